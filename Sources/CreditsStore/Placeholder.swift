@@ -1,0 +1,4 @@
+import CreditsCore
+import SQLKit
+import SQLiteKit
+import Crypto
