@@ -112,6 +112,24 @@ public struct Order: Hashable, Sendable, Codable {
     public let priceMinor: Int
     public let lot: Lot.ID
     public let invoice: Invoice
+
+    public init(
+        id: ID, customer: Customer.ID, program: Program.ID, entity: Entity.ID, purchaseOrder: String,
+        blocks: [BlockLine], orderedOn: CalendarDate, credits: Int, priceMinor: Int, lot: Lot.ID,
+        invoice: Invoice
+    ) {
+        self.id = id
+        self.customer = customer
+        self.program = program
+        self.entity = entity
+        self.purchaseOrder = purchaseOrder
+        self.blocks = blocks
+        self.orderedOn = orderedOn
+        self.credits = credits
+        self.priceMinor = priceMinor
+        self.lot = lot
+        self.invoice = invoice
+    }
 }
 
 /// R6: one invoice per order, for all of it, on the order date.
@@ -120,4 +138,11 @@ public struct Invoice: Hashable, Sendable, Codable {
     public let issuedOn: CalendarDate
     public let currency: String
     public let amountMinor: Int
+
+    public init(number: String, issuedOn: CalendarDate, currency: String, amountMinor: Int) {
+        self.number = number
+        self.issuedOn = issuedOn
+        self.currency = currency
+        self.amountMinor = amountMinor
+    }
 }

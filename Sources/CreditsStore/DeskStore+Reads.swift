@@ -1,0 +1,159 @@
+import CreditsCore
+import Foundation
+import SQLKit
+
+/// Views of the desk: balances, lots, engagements, expiring credits, statements.
+extension DeskStore {
+    public struct CustomerSummary: Sendable, Codable {
+        public let customer: Customer
+        public let balances: [ProgramBalance]
+        public let lots: [Lot]
+        public let orders: [Order]
+        public let engagements: [EngagementView]
+    }
+
+    public struct EngagementView: Sendable, Codable {
+        public let engagement: Engagement
+        /// R13: open past the expiry date of a lot it draws from.
+        public let overdue: Bool
+    }
+
+    public func balances(of customer: Customer.ID, today: CalendarDate) async throws -> [ProgramBalance] {
+        try await database.read { sql in
+            _ = try await Self.customer(customer, on: sql)
+            let programs = try await sql.raw("SELECT id FROM programs ORDER BY id").all().map {
+                Program.ID(try $0.decode(column: "id", as: String.self))
+            }
+            return Balances.of(lots: try await Self.lots(of: customer, on: sql), programs: programs, today: today)
+        }
+    }
+
+    public func summary(of id: Customer.ID, today: CalendarDate) async throws -> CustomerSummary {
+        try await database.read { sql in
+            let customer = try await Self.customer(id, on: sql)
+            let programs = try await sql.raw("SELECT id FROM programs ORDER BY id").all().map {
+                Program.ID(try $0.decode(column: "id", as: String.self))
+            }
+            let lots = try await Self.lots(of: id, on: sql)
+            let orders = try await sql.raw("SELECT * FROM orders WHERE customer_id = \(bind: id.rawValue) ORDER BY id")
+                .all().map(Rows.order)
+            let expiries = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0.expiresOn) })
+            let engagements = try await Self.engagements(of: id, on: sql).map {
+                EngagementView(engagement: $0, overdue: $0.isOverdue(on: today, lotExpiries: expiries))
+            }
+            return CustomerSummary(
+                customer: customer, balances: Balances.of(lots: lots, programs: programs, today: today),
+                lots: lots, orders: orders, engagements: engagements)
+        }
+    }
+
+    /// R15: credits of every customer (or one) that expire within `days` and aren't planned.
+    public func expiring(within days: Int, customer: Customer.ID? = nil, today: CalendarDate) async throws -> [ExpiringLot] {
+        guard (0...Limits.expiringWithinDaysMax).contains(days) else {
+            throw Rejection(.invalidInput, "the look-ahead is 0 to \(Limits.expiringWithinDaysMax) days")
+        }
+        return try await database.read { sql in
+            if let customer { _ = try await Self.customer(customer, on: sql) }
+            let filter: SQLQueryString = customer.map { " AND customer_id = \(bind: $0.rawValue)" } ?? ""
+            let lots = try await sql.raw("""
+                SELECT * FROM lots WHERE credits_available > 0 AND expires_on > \(bind: today.description)
+                AND expires_on <= \(bind: today.adding(days: days).description)\(filter) ORDER BY expires_on, id
+                """).all().map(Rows.lot)
+            return Balances.expiring(lots: lots, within: days, today: today)
+        }
+    }
+
+    public func engagement(_ id: Engagement.ID) async throws -> Engagement {
+        try await database.read { sql in try await Self.engagement(id, on: sql) }
+    }
+
+    /// Ledger entries in sequence order, optionally of one customer, from `afterSeq` on.
+    public func ledger(customer: Customer.ID? = nil, afterSeq: Int = 0, limit: Int = 1_000) async throws -> [RecordedEntry] {
+        try await database.read { sql in
+            let filter: SQLQueryString = customer.map { " AND customer_id = \(bind: $0.rawValue)" } ?? ""
+            return try await sql.raw("""
+                SELECT * FROM ledger_entries WHERE seq > \(bind: afterSeq)\(filter)
+                ORDER BY seq LIMIT \(bind: min(max(limit, 1), 10_000))
+                """).all().map(Rows.recordedEntry)
+        }
+    }
+}
+
+/// Quarterly statements (R14).
+extension DeskStore {
+    public struct StatementDocument: Sendable {
+        public let statement: Statement
+        /// The stored JSON, byte for byte as issued (or freshly computed when provisional).
+        public let json: String
+        public let issuedOn: CalendarDate?
+    }
+
+    public func fiscalYearStartMonth() async throws -> Int {
+        try await database.read { sql in try await Self.fiscalYearStartMonth(on: sql) }
+    }
+
+    static func fiscalYearStartMonth(on sql: any SQLDatabase) async throws -> Int {
+        let row = try await sql.raw("SELECT value FROM settings WHERE name = 'fiscal_year_start_month'").first()
+        return Int(try row?.decode(column: "value", as: String.self) ?? "1") ?? 1
+    }
+
+    /// The statement of a customer for a quarter. A past quarter's is issued on first request and
+    /// stored; every later request returns the stored one unchanged. The quarter in progress is
+    /// computed each time, marked provisional, and not stored.
+    public func statement(of customer: Customer.ID, quarter: Quarter, today: CalendarDate, actor: Actor) async throws -> StatementDocument {
+        if let stored = try await storedStatement(of: customer, quarter: quarter) { return stored }
+        let recordedAt = self.recordedAt
+        return try await database.write { sql in
+            // Issued within this transaction, so two requests can't both issue it.
+            if let stored = try await Self.storedStatement(of: customer, quarter: quarter, on: sql) { return stored }
+            let issuable = Statements.availability(of: quarter, today: today) == .issuable
+            if issuable {
+                // Expiries due in the quarter must be on the ledger before it is closed for good.
+                let due = try await sql.raw("""
+                    SELECT * FROM lots WHERE customer_id = \(bind: customer.rawValue) AND credits_available > 0
+                    AND expires_on <= \(bind: quarter.endsOn.description) ORDER BY id\(Dialect.forUpdate(sql))
+                    """).all().map(Rows.lot)
+                let entries = Expiry.due(lots: due, asOf: quarter.endsOn, actor: actor)
+                let byID = Dictionary(uniqueKeysWithValues: due.map { ($0.id, $0) })
+                try await Ledger.append(entries, expecting: entries.map { byID[$0.lot]!.applying($0) },
+                                        recordedAt: recordedAt, on: sql)
+            }
+            let statement = try await Self.computeStatement(of: customer, quarter: quarter, today: today, on: sql)
+            let json = StatementFormat.json(statement)
+            guard issuable else { return StatementDocument(statement: statement, json: json, issuedOn: nil) }
+            try await sql.raw("""
+                INSERT INTO statements (customer_id, quarter, issued_on, body)
+                VALUES (\(bind: customer.rawValue), \(bind: quarter.description), \(bind: today.description), \(bind: json))
+                """).run()
+            return StatementDocument(statement: statement, json: json, issuedOn: today)
+        }
+    }
+
+    func storedStatement(of customer: Customer.ID, quarter: Quarter) async throws -> StatementDocument? {
+        try await database.read { sql in try await Self.storedStatement(of: customer, quarter: quarter, on: sql) }
+    }
+
+    static func storedStatement(of customer: Customer.ID, quarter: Quarter, on sql: any SQLDatabase) async throws -> StatementDocument? {
+        guard let row = try await sql.raw("""
+            SELECT * FROM statements WHERE customer_id = \(bind: customer.rawValue) AND quarter = \(bind: quarter.description)
+            """).first() else { return nil }
+        let json = try row.decode(column: "body", as: String.self)
+        guard let statement = StatementFormat.decode(json) else {
+            throw StoreError(.corruptRow, "stored statement \(customer) \(quarter) does not decode")
+        }
+        return StatementDocument(statement: statement, json: json, issuedOn: try Rows.date(row, "issued_on"))
+    }
+
+    static func computeStatement(of id: Customer.ID, quarter: Quarter, today: CalendarDate, on sql: any SQLDatabase) async throws -> Statement {
+        let customer = try await Self.customer(id, on: sql)
+        let programs = try await sql.raw("SELECT id FROM programs ORDER BY id").all().map {
+            Program.ID(try $0.decode(column: "id", as: String.self))
+        }
+        return try Statements.compute(
+            customer: customer, programs: programs, quarter: quarter,
+            lots: try await Self.lots(of: id, on: sql),
+            entries: try await Self.entries(of: id, through: quarter.endsOn, on: sql),
+            engagements: try await Self.engagements(of: id, on: sql), today: today
+        ).get()
+    }
+}

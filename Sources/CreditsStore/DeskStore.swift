@@ -1,0 +1,115 @@
+import CreditsCore
+import Foundation
+import SQLKit
+
+/// The desk's persistence: loads the state an operation needs, asks the core, and writes the
+/// decision, all inside one transaction. Rule checks live in `CreditsCore`, never here; the store
+/// only adds what needs the database (unknown references, uniqueness it can see).
+///
+/// Operations throw `Rejection` when the rules say no (nothing is written) and `StoreError` or a
+/// driver error when the infrastructure fails.
+public struct DeskStore: Sendable {
+    public let database: DeskDatabase
+    /// The clock for entry timestamps; business dates come in as `today` parameters.
+    let now: @Sendable () -> Date
+
+    public init(database: DeskDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.now = now
+    }
+
+    var recordedAt: String { LedgerChain.timestamp(now()) }
+
+    // MARK: Loading
+
+    static func customer(_ id: Customer.ID, on sql: any SQLDatabase) async throws -> Customer {
+        guard let row = try await sql.raw("SELECT * FROM customers WHERE id = \(bind: id.rawValue)").first() else {
+            throw Rejection(.unknownCustomer, "no customer \(id)")
+        }
+        return try Rows.customer(row)
+    }
+
+    static func program(_ id: Program.ID, on sql: any SQLDatabase) async throws -> Program {
+        guard let row = try await sql.raw("SELECT * FROM programs WHERE id = \(bind: id.rawValue)").first() else {
+            throw Rejection(.unknownProgram, "no program \(id); the programs are PSC and FSC")
+        }
+        return try Rows.program(row)
+    }
+
+    static func entity(_ id: Entity.ID, on sql: any SQLDatabase) async throws -> Entity {
+        guard let row = try await sql.raw("SELECT * FROM entities WHERE id = \(bind: id.rawValue)").first() else {
+            throw Rejection(.unknownEntity, "no entity \(id)")
+        }
+        let prices = try await sql.raw("""
+            SELECT * FROM list_prices WHERE entity_id = \(bind: id.rawValue) ORDER BY program_id, effective_on
+            """).all().map { row in
+            ListPrice(program: Program.ID(try row.decode(column: "program_id", as: String.self)),
+                      priceMinor: try row.decode(column: "price_minor", as: Int.self),
+                      effectiveOn: try Rows.date(row, "effective_on"))
+        }
+        return Entity(
+            id: id, name: try row.decode(column: "name", as: String.self),
+            currency: try row.decode(column: "currency", as: String.self),
+            currencyExponent: try row.decode(column: "currency_exponent", as: Int.self), prices: prices)
+    }
+
+    static func offering(_ id: Offering.ID, on sql: any SQLDatabase) async throws -> Offering {
+        guard let row = try await sql.raw("SELECT * FROM offerings WHERE id = \(bind: id.rawValue)").first() else {
+            throw Rejection(.unknownOffering, "no offering \(id) in the catalog")
+        }
+        return try Rows.offering(row)
+    }
+
+    static func lot(_ id: Lot.ID, on sql: any SQLDatabase) async throws -> Lot {
+        guard let row = try await sql.raw("SELECT * FROM lots WHERE id = \(bind: id.rawValue)").first() else {
+            throw Rejection(.unknownLot, "no lot \(id)")
+        }
+        return try Rows.lot(row)
+    }
+
+    /// A customer's lots, of one program or all, locked for the transaction on PostgreSQL.
+    /// In a fixed order (by id) so that two writers never wait on each other in a cycle.
+    static func lots(of customer: Customer.ID, program: Program.ID? = nil, on sql: any SQLDatabase) async throws -> [Lot] {
+        let programFilter: SQLQueryString = program.map { " AND program_id = \(bind: $0.rawValue)" } ?? ""
+        let rows = try await sql.raw("""
+            SELECT * FROM lots WHERE customer_id = \(bind: customer.rawValue)\(programFilter)
+            ORDER BY id LIMIT \(unsafeRaw: String(Limits.lotsPerCustomerMax))\(Dialect.forUpdate(sql))
+            """).all()
+        return try rows.map(Rows.lot)
+    }
+
+    static func engagement(_ id: Engagement.ID, on sql: any SQLDatabase) async throws -> Engagement {
+        guard let row = try await sql.raw("SELECT * FROM engagements WHERE id = \(bind: id.rawValue)").first() else {
+            throw Rejection(.unknownEngagement, "no engagement \(id)")
+        }
+        let draws = try await sql.raw("""
+            SELECT * FROM draws WHERE engagement_id = \(bind: id.rawValue) ORDER BY lot_id
+            """).all().map { Draw(lot: Lot.ID(try $0.decode(column: "lot_id", as: Int.self)),
+                                  credits: try $0.decode(column: "credits", as: Int.self)) }
+        return try Rows.engagement(row, draws: draws)
+    }
+
+    static func engagements(of customer: Customer.ID, on sql: any SQLDatabase) async throws -> [Engagement] {
+        let rows = try await sql.raw("""
+            SELECT * FROM engagements WHERE customer_id = \(bind: customer.rawValue) ORDER BY id
+            """).all()
+        let drawRows = try await sql.raw("""
+            SELECT d.* FROM draws d JOIN engagements e ON e.id = d.engagement_id
+            WHERE e.customer_id = \(bind: customer.rawValue) ORDER BY d.engagement_id, d.lot_id
+            """).all()
+        var draws: [Int: [Draw]] = [:]
+        for row in drawRows {
+            draws[try row.decode(column: "engagement_id", as: Int.self), default: []].append(
+                Draw(lot: Lot.ID(try row.decode(column: "lot_id", as: Int.self)),
+                     credits: try row.decode(column: "credits", as: Int.self)))
+        }
+        return try rows.map { try Rows.engagement($0, draws: draws[try $0.decode(column: "id", as: Int.self)] ?? []) }
+    }
+
+    static func entries(of customer: Customer.ID, through date: CalendarDate, on sql: any SQLDatabase) async throws -> [LedgerEntry] {
+        try await sql.raw("""
+            SELECT * FROM ledger_entries WHERE customer_id = \(bind: customer.rawValue)
+            AND effective_on <= \(bind: date.description) ORDER BY seq
+            """).all().map { try Rows.recordedEntry($0).entry }
+    }
+}

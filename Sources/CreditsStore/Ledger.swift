@@ -1,0 +1,79 @@
+import CreditsCore
+import Foundation
+import SQLKit
+
+/// Writes what the core decided: appends entries to the chain and moves the lot projections in
+/// the same transaction (R16: balances change only through entries).
+enum Ledger {
+    /// Appends `entries` in order and applies each to its lot. `expected` are the lots as the core
+    /// computed them; the stored projection must come out the same, or the process stops.
+    static func append(
+        _ entries: [LedgerEntry], expecting expected: [Lot], recordedAt: String, on sql: any SQLDatabase
+    ) async throws {
+        guard !entries.isEmpty else { return }
+        let head = try await sql.raw("SELECT seq, hash FROM ledger_head WHERE id = 1\(Dialect.forUpdate(sql))").first()
+        guard let head else { throw StoreError(.corruptRow, "ledger_head row is missing") }
+        var seq = try head.decode(column: "seq", as: Int.self)
+        var prevHash = try head.decode(column: "hash", as: String.self)
+        for entry in entries {
+            seq += 1
+            let hash = LedgerChain.hash(seq: seq, entry: entry, recordedAt: recordedAt, prevHash: prevHash)
+            try await sql.raw("""
+                INSERT INTO ledger_entries (seq, kind, lot_id, customer_id, program_id,
+                    credits_available_delta, credits_held_delta, effective_on, recorded_at, actor,
+                    reason, document, prev_hash, hash)
+                VALUES (\(bind: seq), \(bind: entry.kind.rawValue), \(bind: entry.lot.rawValue),
+                    \(bind: entry.customer.rawValue), \(bind: entry.program.rawValue),
+                    \(bind: entry.creditsAvailableDelta), \(bind: entry.creditsHeldDelta),
+                    \(bind: entry.effectiveOn.description), \(bind: recordedAt), \(bind: entry.actor),
+                    \(bind: entry.reason), \(bind: entry.document), \(bind: prevHash), \(bind: hash))
+                """).run()
+            try await sql.raw("""
+                UPDATE lots SET credits_available = credits_available + \(bind: entry.creditsAvailableDelta),
+                    credits_held = credits_held + \(bind: entry.creditsHeldDelta)
+                WHERE id = \(bind: entry.lot.rawValue)
+                """).run()
+            prevHash = hash
+        }
+        try await sql.raw("UPDATE ledger_head SET seq = \(bind: seq), hash = \(bind: prevHash) WHERE id = 1").run()
+        try await checkProjection(expected, on: sql)
+    }
+
+    /// Check a property where it is written (TIGER_STYLE): the stored lot equals the core's lot.
+    static func checkProjection(_ lots: [Lot], on sql: any SQLDatabase) async throws {
+        for lot in lots {
+            let row = try await sql.raw("SELECT * FROM lots WHERE id = \(bind: lot.id.rawValue)").first()
+            let stored = try row.map(Rows.lot)
+            precondition(stored == lot, "lot \(lot.id) stored as \(String(describing: stored)), core decided \(lot)")
+        }
+    }
+
+    static func insertLot(_ lot: Lot, on sql: any SQLDatabase) async throws {
+        // Inserted empty: its credits arrive through its first ledger entry, like every change.
+        try await sql.raw("""
+            INSERT INTO lots (id, customer_id, program_id, source, purchased_on, expires_on,
+                credits_granted, credits_available, credits_held)
+            VALUES (\(bind: lot.id.rawValue), \(bind: lot.customer.rawValue), \(bind: lot.program.rawValue),
+                \(bind: lot.source.rawValue), \(bind: lot.purchasedOn.description),
+                \(bind: lot.expiresOn.description), \(bind: lot.creditsGranted), 0, 0)
+            """).run()
+    }
+
+    /// The next number of a sequence (orders, lots, engagements). Inside the write transaction,
+    /// so a rolled-back operation gives its number back.
+    static func nextID(_ name: String, on sql: any SQLDatabase) async throws -> Int {
+        let row = try await sql.raw("""
+            UPDATE id_counters SET next_value = next_value + 1 WHERE name = \(bind: name) RETURNING next_value
+            """).first()
+        guard let row else { throw StoreError(.corruptRow, "id counter \(name) is missing") }
+        return try row.decode(column: "next_value", as: Int.self) - 1
+    }
+}
+
+/// The few places where SQLite and PostgreSQL need different SQL.
+enum Dialect {
+    /// Row locks: PostgreSQL needs them to serialise writers; SQLite's one writer needs none.
+    static func forUpdate(_ sql: any SQLDatabase) -> SQLQueryString {
+        sql.dialect.name == "sqlite" ? "" : " FOR UPDATE"
+    }
+}

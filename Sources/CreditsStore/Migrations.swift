@@ -1,0 +1,158 @@
+import SQLKit
+
+/// Versioned schema changes, applied in order, each in its own transaction, recorded in
+/// `schema_migrations`. A migration, once released, is never edited: a change is a new version.
+///
+/// The SQL is the subset SQLite and PostgreSQL both accept (BIGINT for every number, TEXT for
+/// dates as `YYYY-MM-DD`), so one list serves both engines.
+enum Migrations {
+    static let all: [(version: Int, name: String, statements: [String])] = [
+        (1, "desk schema", [
+            """
+            CREATE TABLE programs (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, block_sizes TEXT NOT NULL,
+                order_credits_min BIGINT NOT NULL, term_months BIGINT NOT NULL,
+                call_off_credits_min BIGINT NOT NULL, engagement_kinds TEXT NOT NULL)
+            """,
+            // Programs are data (RULES.md): a new desk starts with these two rows.
+            """
+            INSERT INTO programs VALUES
+            ('PSC', 'Professional Services Credits', '[1,10,25,50]', 10, 12, 5,
+             '["assessment","design","deployment","migration"]'),
+            ('FSC', 'Flexible Services Credits', '[1,10,25,50]', 10, 12, 10,
+             '["assessment","design","deployment","migration","other"]')
+            """,
+            """
+            CREATE TABLE entities (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, currency TEXT NOT NULL,
+                currency_exponent BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE list_prices (
+                entity_id TEXT NOT NULL REFERENCES entities(id),
+                program_id TEXT NOT NULL REFERENCES programs(id),
+                effective_on TEXT NOT NULL, price_minor BIGINT NOT NULL CHECK (price_minor > 0),
+                PRIMARY KEY (entity_id, program_id, effective_on))
+            """,
+            """
+            CREATE TABLE customers (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL,
+                entity_id TEXT NOT NULL REFERENCES entities(id))
+            """,
+            """
+            CREATE TABLE offerings (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, pricing TEXT NOT NULL,
+                credits BIGINT NOT NULL, deliverables TEXT NOT NULL, entities TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE lots (
+                id BIGINT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers(id),
+                program_id TEXT NOT NULL REFERENCES programs(id), source TEXT NOT NULL,
+                purchased_on TEXT NOT NULL, expires_on TEXT NOT NULL,
+                credits_granted BIGINT NOT NULL, credits_available BIGINT NOT NULL,
+                credits_held BIGINT NOT NULL,
+                CONSTRAINT lot_balances_in_range CHECK (credits_available >= 0 AND credits_held >= 0
+                    AND credits_available + credits_held <= credits_granted))
+            """,
+            "CREATE INDEX lots_by_customer ON lots (customer_id, program_id, expires_on)",
+            "CREATE INDEX lots_by_expiry ON lots (expires_on)",
+            """
+            CREATE TABLE orders (
+                id BIGINT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers(id),
+                program_id TEXT NOT NULL, entity_id TEXT NOT NULL, purchase_order TEXT NOT NULL,
+                blocks TEXT NOT NULL, ordered_on TEXT NOT NULL, credits BIGINT NOT NULL,
+                price_minor BIGINT NOT NULL, lot_id BIGINT NOT NULL REFERENCES lots(id),
+                invoice_number TEXT NOT NULL UNIQUE, currency TEXT NOT NULL, amount_minor BIGINT NOT NULL,
+                CONSTRAINT orders_one_po_per_customer UNIQUE (customer_id, purchase_order))
+            """,
+            """
+            CREATE TABLE engagements (
+                id BIGINT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers(id),
+                program_id TEXT NOT NULL, purchase_order TEXT NOT NULL, sow_reference TEXT NOT NULL,
+                sow_signed_on TEXT NOT NULL, offering_id TEXT, title TEXT NOT NULL, kind TEXT NOT NULL,
+                deliverables TEXT NOT NULL, credits BIGINT NOT NULL, called_off_on TEXT NOT NULL,
+                planned_end_on TEXT NOT NULL, status TEXT NOT NULL, status_changed_on TEXT NOT NULL)
+            """,
+            "CREATE INDEX engagements_by_customer ON engagements (customer_id, called_off_on)",
+            """
+            CREATE TABLE draws (
+                engagement_id BIGINT NOT NULL REFERENCES engagements(id),
+                lot_id BIGINT NOT NULL REFERENCES lots(id), credits BIGINT NOT NULL CHECK (credits > 0),
+                PRIMARY KEY (engagement_id, lot_id))
+            """,
+            """
+            CREATE TABLE ledger_entries (
+                seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, lot_id BIGINT NOT NULL REFERENCES lots(id),
+                customer_id TEXT NOT NULL, program_id TEXT NOT NULL,
+                credits_available_delta BIGINT NOT NULL, credits_held_delta BIGINT NOT NULL,
+                effective_on TEXT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL,
+                reason TEXT NOT NULL, document TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)
+            """,
+            "CREATE INDEX ledger_by_customer ON ledger_entries (customer_id, effective_on)",
+            "CREATE INDEX ledger_by_lot ON ledger_entries (lot_id)",
+            // One row: the last entry's sequence number and hash. Every write locks it, so the
+            // chain never forks, on either engine.
+            """
+            CREATE TABLE ledger_head (
+                id BIGINT PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)
+            """,
+            "INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, '\(LedgerChain.genesis)')",
+            """
+            CREATE TABLE id_counters (name TEXT PRIMARY KEY, next_value BIGINT NOT NULL)
+            """,
+            "INSERT INTO id_counters (name, next_value) VALUES ('order', 1), ('lot', 1), ('engagement', 1)",
+            """
+            CREATE TABLE statements (
+                customer_id TEXT NOT NULL REFERENCES customers(id), quarter TEXT NOT NULL,
+                issued_on TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (customer_id, quarter))
+            """,
+            """
+            CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
+            """,
+            "INSERT INTO settings (name, value) VALUES ('fiscal_year_start_month', '1')",
+        ]),
+        // The ledger is append-only: the database itself refuses to change or remove an entry.
+        // (Someone with the file can still drop the triggers; `credits verify` catches that.)
+        (2, "append-only ledger", [
+            """
+            CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+            BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END
+            """,
+            """
+            CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+            BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END
+            """,
+        ]),
+    ]
+
+    static var latestVersion: Int { all.last!.version }
+
+    static func apply(to database: DeskDatabase) async throws {
+        try await database.write { sql in
+            try await sql.raw("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version BIGINT PRIMARY KEY, name TEXT NOT NULL)
+                """).run()
+        }
+        let applied = try await database.read { sql in
+            try await sql.raw("SELECT version FROM schema_migrations").all().map {
+                try $0.decode(column: "version", as: Int.self)
+            }
+        }
+        if let newest = applied.max(), newest > latestVersion {
+            throw StoreError(.schemaTooNew,
+                "the database has schema version \(newest), this program knows up to \(latestVersion); use a newer credits")
+        }
+        for migration in all where !applied.contains(migration.version) {
+            try await database.write { sql in
+                for statement in migration.statements {
+                    try await sql.raw(SQLQueryString(statement)).run()
+                }
+                try await sql.raw("""
+                    INSERT INTO schema_migrations (version, name) VALUES (\(bind: migration.version), \(bind: migration.name))
+                    """).run()
+            }
+        }
+    }
+
+}

@@ -1,4 +1,0 @@
-import CreditsCore
-import SQLKit
-import SQLiteKit
-import Crypto

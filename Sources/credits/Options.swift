@@ -1,0 +1,120 @@
+import ArgumentParser
+import CreditsCore
+import CreditsStore
+import Foundation
+
+/// Options every desk command shares.
+struct DeskOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("SQLite file of the desk (env CREDITS_DATABASE).", valueName: "path"))
+    var database: String?
+
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("Act as if today were this date (YYYY-MM-DD).", valueName: "date"))
+    var asOf: String?
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    var databasePath: String {
+        database ?? ProcessInfo.processInfo.environment["CREDITS_DATABASE"] ?? "credits.sqlite"
+    }
+
+    /// Today: `--as-of`, or the system date in UTC. The one clock every command reads.
+    func today() throws -> CalendarDate {
+        if let asOf { return try Parse.date(asOf, field: "--as-of") }
+        return Clock.systemToday()
+    }
+
+    func openStore() async throws -> DeskStore {
+        DeskStore(database: try await DeskDatabase.open(path: databasePath))
+    }
+
+    /// Opens the desk, runs `body`, and closes the desk whether `body` succeeded or not.
+    func withStore<T>(_ body: (DeskStore) async throws -> T) async throws -> T {
+        let store = try await openStore()
+        do {
+            let result = try await body(store)
+            await store.database.close()
+            return result
+        } catch {
+            await store.database.close()
+            throw error
+        }
+    }
+}
+
+enum Clock {
+    static func systemToday() -> CalendarDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
+        return CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)!
+    }
+}
+
+/// Reading command-line text into core values. Failures are rejections with the core's codes,
+/// so `2.5` credits is `fractional-credits (R11)` here as everywhere.
+enum Parse {
+    static func date(_ text: String, field: String) throws -> CalendarDate {
+        guard let date = CalendarDate(text) else {
+            throw Rejection(.invalidDate, "\(field) '\(text.prefix(40))' is not a date of the form YYYY-MM-DD")
+        }
+        return date
+    }
+
+    static func credits(_ text: String, field: String = "--credits") throws -> Int {
+        try Credits.parse(text, field: field).get()
+    }
+
+    static func quarter(_ text: String, fiscalYearStartMonth: Int) throws -> Quarter {
+        guard let quarter = Quarter(text, fiscalYearStartMonth: fiscalYearStartMonth) else {
+            throw Rejection(.invalidInput, "quarter '\(text.prefix(20))' is not of the form 2026Q3")
+        }
+        return quarter
+    }
+
+    static func enumeration<T: RawRepresentable & CaseIterable>(_ text: String, field: String) throws -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: text) else {
+            let choices = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw Rejection(.invalidInput, "\(field) '\(text.prefix(40))' is not one of \(choices)")
+        }
+        return value
+    }
+
+    static func integer(_ text: String, field: String, range: ClosedRange<Int>) throws -> Int {
+        guard let value = Int(text), range.contains(value) else {
+            throw Rejection(.invalidInput, "\(field) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    static func id(_ text: String, field: String) throws -> Int {
+        let digits = text.drop { !$0.isNumber }
+        guard let value = Int(digits), value > 0 else {
+            throw Rejection(.invalidInput, "\(field) '\(text.prefix(20))' is not an id like 12")
+        }
+        return value
+    }
+}
+
+enum Output {
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Prints `value` as JSON with `--json`, else the human lines.
+    static func emit<T: Encodable>(_ value: T, options: DeskOptions, _ human: () -> String) {
+        print(options.json ? json(value) : human())
+    }
+
+    static func money(_ minor: Int, currency: String, exponent: Int) -> String {
+        guard exponent > 0 else { return "\(minor) \(currency)" }
+        var scale = 1
+        for _ in 0..<exponent { scale *= 10 }
+        let fraction = String(abs(minor) % scale)
+        let padded = String(repeating: "0", count: exponent - fraction.count) + fraction
+        return "\(minor < 0 ? "-" : "")\(abs(minor) / scale).\(padded) \(currency)"
+    }
+}
