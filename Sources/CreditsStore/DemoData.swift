@@ -1,19 +1,6 @@
 import CreditsCore
 import Foundation
 
-/// A deterministic generator (SplitMix64), so the demo desk is the same on every machine.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Loads a realistic desk: four selling entities, a catalog, twenty customers and two years of
 /// orders, call-offs, deliveries, cancellations, expiries and issued statements, all through the
 /// same operations a user runs, so the demo ledger verifies like any other.
