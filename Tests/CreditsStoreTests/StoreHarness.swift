@@ -1,0 +1,100 @@
+import CreditsCore
+import CreditsStore
+import Foundation
+import SQLKit
+import Testing
+
+/// A fresh desk on a real SQLite file in a temporary folder, with one entity, two customers,
+/// two offerings and list prices. Closed (and the folder removed) by `withDesk` on every exit path.
+struct StoreHarness {
+    let store: DeskStore
+    let folder: URL
+    var path: String { store.database.path }
+
+    static let ops = Actor(name: "ops", role: .operations)
+    static func date(_ text: String) -> CalendarDate { CalendarDate(text)! }
+
+    static func withDesk(_ body: (StoreHarness) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("credits-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try await DeskDatabase.open(path: folder.appendingPathComponent("desk.sqlite").path)
+        let harness = StoreHarness(store: DeskStore(database: database), folder: folder)
+        do {
+            try await harness.seedCatalog()
+            try await body(harness)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    func seedCatalog() async throws {
+        try await store.addEntity(Entity(id: "JN-DE", name: "Vendor GmbH", currency: "EUR", prices: [
+            ListPrice(program: "PSC", priceMinor: 140_000, effectiveOn: Self.date("2020-01-01")),
+            ListPrice(program: "FSC", priceMinor: 130_000, effectiveOn: Self.date("2020-01-01")),
+        ]))
+        try await store.addEntity(Entity(id: "JN-US", name: "Vendor Inc", currency: "USD", prices: [
+            ListPrice(program: "PSC", priceMinor: 150_000, effectiveOn: Self.date("2020-01-01")),
+        ]))
+        try await store.addCustomer(Customer(id: "acme", name: "Acme", entity: "JN-DE"))
+        try await store.addCustomer(Customer(id: "globex", name: "Globex", entity: "JN-US"))
+        try await store.addOffering(Offering(id: "assess", name: "Assessment", kind: .assessment, pricing: .fixedScope,
+                                             credits: 10, deliverables: ["Report"], entities: ["JN-DE", "JN-US"]))
+        try await store.addOffering(Offering(id: "us-only", name: "US migration", kind: .migration, pricing: .fixedScope,
+                                             credits: 20, deliverables: ["Plan"], entities: ["JN-US"]))
+    }
+
+    @discardableResult
+    func order(_ credits: Int, customer: Customer.ID = "acme", po: String, on day: String, program: Program.ID = "PSC") async throws -> Order {
+        let entity: Entity.ID = customer == "acme" ? "JN-DE" : "JN-US"
+        return try await store.placeOrder(
+            OrderRequest(customer: customer, program: program, entity: entity, purchaseOrder: po,
+                         blocks: [BlockLine(size: 1, count: credits)]),
+            today: Self.date(day), actor: Self.ops)
+    }
+
+    func callOff(_ credits: Int, customer: Customer.ID = "acme", on day: String, plannedEnd: String) async throws -> Engagement {
+        try await store.callOff(
+            CallOffRequest(customer: customer, program: "PSC", purchaseOrder: "PO-CO", sowReference: "SOW-1",
+                           sowSignedOn: Self.date(day),
+                           custom: CustomEngagement(title: "Design", kind: .design, pricing: .fixedScope,
+                                                    deliverables: ["HLD"], credits: credits),
+                           plannedEndOn: Self.date(plannedEnd)),
+            today: Self.date(day), actor: Self.ops)
+    }
+
+    /// Everything a rejected operation must leave untouched.
+    struct Snapshot: Equatable {
+        let entries: [RecordedEntry]
+        let lots: String
+        let counters: String
+    }
+
+    func snapshot() async throws -> Snapshot {
+        let entries = try await store.ledger(limit: 10_000)
+        let (lots, counters) = try await store.database.read { sql in
+            let lots = try await sql.raw("SELECT id, credits_available, credits_held FROM lots ORDER BY id").all().map {
+                "\(try $0.decode(column: "id", as: Int.self)):\(try $0.decode(column: "credits_available", as: Int.self))/\(try $0.decode(column: "credits_held", as: Int.self))"
+            }.joined(separator: ",")
+            let counters = try await sql.raw("SELECT name, next_value FROM id_counters ORDER BY name").all().map {
+                "\(try $0.decode(column: "name", as: String.self))=\(try $0.decode(column: "next_value", as: Int.self))"
+            }.joined(separator: ",")
+            return (lots, counters)
+        }
+        return Snapshot(entries: entries, lots: lots, counters: counters)
+    }
+}
+
+func rejectionCode(_ body: () async throws -> Void) async -> RejectionCode? {
+    do {
+        try await body()
+        return nil
+    } catch let rejection as Rejection {
+        return rejection.code
+    } catch {
+        Issue.record("expected a rejection, got \(error)")
+        return nil
+    }
+}

@@ -1,0 +1,202 @@
+import CreditsCore
+import CreditsStore
+import Foundation
+import SQLKit
+import Testing
+
+@Suite("Store on a SQLite file")
+struct StoreTests {
+    @Test("an order, a call-off over two lots, delivery: balances, ledger and verify agree")
+    func lifeOfACredit() async throws {
+        try await StoreHarness.withDesk { desk in
+            let first = try await desk.order(10, po: "PO-1", on: "2026-01-10")
+            try await desk.order(25, po: "PO-2", on: "2026-02-10")
+            #expect(first.invoice.amountMinor == 1_400_000 && first.invoice.currency == "EUR")
+            let engagement = try await desk.callOff(15, on: "2026-03-01", plannedEnd: "2026-06-30")
+            #expect(engagement.draws == [Draw(lot: 1, credits: 10), Draw(lot: 2, credits: 5)])
+            _ = try await desk.store.transition(engagement.id, .start, today: StoreHarness.date("2026-03-05"), actor: StoreHarness.ops)
+            _ = try await desk.store.transition(engagement.id, .deliver, today: StoreHarness.date("2026-06-01"), actor: StoreHarness.ops)
+            let balance = try await desk.store.balances(of: "acme", today: StoreHarness.date("2026-06-02")).first { $0.program == "PSC" }
+            #expect(balance?.creditsAvailable == 20 && balance?.creditsHeld == 0)
+            let kinds = try await desk.store.ledger().map(\.entry.kind)
+            #expect(kinds == [.purchase, .purchase, .callOff, .callOff, .delivery, .delivery])
+            let report = try await desk.store.verify()
+            #expect(report.isClean && report.entriesChecked == 6)
+        }
+    }
+
+    @Test("what was committed is there after the file is closed and opened again")
+    func durableAcrossReopen() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(30, po: "PO-1", on: "2026-01-10")
+            _ = try await desk.callOff(5, on: "2026-01-11", plannedEnd: "2026-03-01")
+            let before = try await desk.snapshot()
+            let reopened = DeskStore(database: try await DeskDatabase.open(path: desk.path))
+            let entries = try await reopened.ledger()
+            let verified = try await reopened.verify()
+            await reopened.database.close()
+            #expect(entries == before.entries)
+            #expect(verified.isClean && verified.entriesChecked == 2)
+        }
+    }
+
+    @Test("a refused operation writes nothing, not even an id", arguments: [
+        "minimum-order", "duplicate-po", "wrong-entity", "unknown-customer", "insufficient-credits",
+        "not-deliverable-in-entity", "minimum-call-off", "invalid-transition", "adjustment-exceeds-balance",
+        "unknown-engagement", "unknown-offering",
+    ])
+    func refusalsChangeNothing(code: String) async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(12, po: "PO-1", on: "2026-01-10")
+            let delivered = try await desk.callOff(5, on: "2026-01-11", plannedEnd: "2026-02-01")
+            let before = try await desk.snapshot()
+            let today = StoreHarness.date("2026-01-12")
+            let store = desk.store, ops = StoreHarness.ops
+            let got = await rejectionCode {
+                switch code {
+                case "minimum-order": try await desk.order(9, po: "PO-9", on: "2026-01-12")
+                case "duplicate-po": try await desk.order(10, po: "PO-1", on: "2026-01-12")
+                case "wrong-entity":
+                    _ = try await store.placeOrder(OrderRequest(customer: "acme", program: "PSC", entity: "JN-US", purchaseOrder: "X",
+                                                                blocks: [BlockLine(size: 10, count: 1)]), today: today, actor: ops)
+                case "unknown-customer": try await desk.order(10, customer: "nobody", po: "PO-3", on: "2026-01-12")
+                case "insufficient-credits": _ = try await desk.callOff(8, on: "2026-01-12", plannedEnd: "2026-02-01")
+                case "not-deliverable-in-entity":
+                    _ = try await store.callOff(CallOffRequest(customer: "acme", program: "PSC", purchaseOrder: "P", sowReference: "S",
+                                                               sowSignedOn: today, offering: "us-only", plannedEndOn: today), today: today, actor: ops)
+                case "unknown-offering":
+                    _ = try await store.callOff(CallOffRequest(customer: "acme", program: "PSC", purchaseOrder: "P", sowReference: "S",
+                                                               sowSignedOn: today, offering: "nope", plannedEndOn: today), today: today, actor: ops)
+                case "minimum-call-off": _ = try await desk.callOff(4, on: "2026-01-12", plannedEnd: "2026-02-01")
+                case "invalid-transition": _ = try await store.transition(delivered.id, .deliver, today: today, actor: ops)
+                case "adjustment-exceeds-balance":
+                    _ = try await store.adjust(AdjustmentRequest(customer: "acme", lot: 1, credits: -8, reason: "x"), today: today, actor: ops)
+                default: _ = try await store.transition(Engagement.ID(999), .start, today: today, actor: ops)
+                }
+            }
+            #expect(got?.rawValue == code)
+            #expect(try await desk.snapshot() == before)
+        }
+    }
+
+    @Test("R14 a past quarter's statement is issued once and reads back byte for byte")
+    func statementsAreReproducible() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(40, po: "PO-1", on: "2026-01-10")
+            _ = try await desk.callOff(15, on: "2026-02-01", plannedEnd: "2026-05-01")
+            let quarter = Quarter("2026Q1")!
+            let provisional = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-03-31"), actor: StoreHarness.ops)
+            #expect(provisional.statement.provisional && provisional.issuedOn == nil)
+            let issued = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-04-02"), actor: StoreHarness.ops)
+            #expect(!issued.statement.provisional && issued.issuedOn == StoreHarness.date("2026-04-02"))
+            #expect(issued.statement.programs.first { $0.program == "PSC" }?.closingBalance == 25)
+            // A late, back-dated order in the closed quarter doesn't change the issued statement.
+            try await desk.order(10, po: "PO-LATE", on: "2026-03-20")
+            let again = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-07-01"), actor: StoreHarness.ops)
+            #expect(again.json == issued.json)
+            #expect(again.issuedOn == StoreHarness.date("2026-04-02"))
+            let notYet = await rejectionCode {
+                _ = try await desk.store.statement(of: "acme", quarter: Quarter("2026Q3")!, today: StoreHarness.date("2026-06-30"), actor: StoreHarness.ops)
+            }
+            #expect(notYet == .quarterNotStarted)
+        }
+    }
+
+    @Test("R14 issuing a statement first expires what its quarter's end left due")
+    func statementRecordsDueExpiry() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(10, po: "PO-1", on: "2025-02-15")
+            let document = try await desk.store.statement(of: "acme", quarter: Quarter("2026Q1")!, today: StoreHarness.date("2026-04-01"), actor: StoreHarness.ops)
+            let psc = try #require(document.statement.programs.first { $0.program == "PSC" })
+            #expect(psc.openingBalance == 10 && psc.expired == 10 && psc.closingBalance == 0)
+            #expect(try await desk.store.verify().isClean)
+        }
+    }
+
+    @Test("R7 expiry runs once: the second run as of the same day writes nothing")
+    func expiryIsIdempotent() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(10, po: "PO-1", on: "2025-01-31")
+            try await desk.order(20, po: "PO-2", on: "2025-03-01")
+            let asOf = StoreHarness.date("2026-01-31")
+            #expect(try await desk.store.expire(asOf: asOf.adding(days: -1), actor: StoreHarness.ops).isEmpty)
+            let first = try await desk.store.expire(asOf: asOf, actor: StoreHarness.ops)
+            #expect(first.map(\.creditsAvailableDelta) == [-10])
+            #expect(try await desk.store.expire(asOf: asOf, actor: StoreHarness.ops).isEmpty)
+            #expect(try await desk.store.verify().isClean)
+        }
+    }
+
+    @Test("R13 cancelling after a drawn lot expired returns and expires those credits at once")
+    func cancelAfterExpiry() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(10, po: "PO-1", on: "2025-06-01")
+            try await desk.order(10, po: "PO-2", on: "2026-01-01")
+            let engagement = try await desk.callOff(15, on: "2026-02-01", plannedEnd: "2026-05-31")
+            _ = try await desk.store.expire(asOf: StoreHarness.date("2026-06-01"), actor: StoreHarness.ops)
+            _ = try await desk.store.transition(engagement.id, .cancel, reason: "project stopped", today: StoreHarness.date("2026-06-10"), actor: StoreHarness.ops)
+            let summary = try await desk.store.summary(of: "acme", today: StoreHarness.date("2026-06-10"))
+            #expect(summary.lots.map(\.creditsAvailable) == [0, 10])
+            #expect(summary.lots.map(\.creditsHeld) == [0, 0])
+            #expect(try await desk.store.verify().isClean)
+        }
+    }
+
+    @Test("R12 fifty concurrent call-offs of 5 against 100 credits: exactly twenty succeed")
+    func concurrentCallOffs() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(50, po: "PO-1", on: "2026-01-10")
+            try await desk.order(50, po: "PO-2", on: "2026-01-20")
+            let outcomes = try await withThrowingTaskGroup(of: RejectionCode?.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { await rejectionCode { _ = try await desk.callOff(5, on: "2026-02-01", plannedEnd: "2026-06-01") } }
+                }
+                return try await group.reduce(into: [RejectionCode?]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == nil }.count == 20)
+            #expect(outcomes.filter { $0 == .insufficientCredits }.count == 30)
+            let report = try await desk.store.verify()
+            #expect(report.isClean && report.entriesChecked == 2 + 20)
+        }
+    }
+
+    @Test("R16 the database refuses to change or delete a ledger entry")
+    func ledgerIsAppendOnly() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(10, po: "PO-1", on: "2026-01-10")
+            for statement in ["UPDATE ledger_entries SET reason = 'x'", "DELETE FROM ledger_entries"] {
+                await #expect(throws: (any Error).self) {
+                    try await desk.store.database.write { sql in try await sql.raw(SQLQueryString(statement)).run() }
+                }
+            }
+            #expect(try await desk.store.verify().isClean)
+        }
+    }
+
+    @Test("R16 verify names the first entry or lot that was changed by hand", arguments: [
+        ("UPDATE ledger_entries SET reason = 'edited' WHERE seq = 3", "ledger entry 3: its contents do not match its hash"),
+        ("UPDATE ledger_entries SET credits_available_delta = 7, credits_held_delta = 0 WHERE seq = 1", "ledger entry 1: its contents do not match its hash"),
+        ("UPDATE ledger_entries SET kind = 'purchase' WHERE seq = 3", "ledger entry 3: a purchase entry can't move"),
+        ("DELETE FROM ledger_entries WHERE seq = 2", "ledger entry 3: sequence jumps from 1 to 3"),
+        ("DELETE FROM ledger_entries WHERE seq = 5", "the ledger head says entry 5 is last, but the entries end at 4"),
+        ("UPDATE lots SET credits_available = 30 WHERE id = 1", "lot 1 shows available 30, held 0; its entries add up to available 20, held 0"),
+    ])
+    func verifyFindsTampering(tamper: String, finding: String) async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(30, po: "PO-1", on: "2026-01-10")
+            try await desk.order(10, po: "PO-2", on: "2026-01-12")
+            let engagement = try await desk.callOff(10, on: "2026-01-15", plannedEnd: "2026-03-01")
+            _ = try await desk.store.transition(engagement.id, .cancel, today: StoreHarness.date("2026-01-16"), actor: StoreHarness.ops)
+            _ = try await desk.store.adjust(AdjustmentRequest(customer: "acme", lot: 1, credits: -10, reason: "duplicate order"), today: StoreHarness.date("2026-01-17"), actor: StoreHarness.ops)
+            try await desk.store.database.write { sql in
+                // Someone with the file can drop the guard triggers first.
+                try await sql.raw("DROP TRIGGER ledger_entries_no_update").run()
+                try await sql.raw("DROP TRIGGER ledger_entries_no_delete").run()
+                try await sql.raw(SQLQueryString(tamper)).run()
+            }
+            let report = try await desk.store.verify()
+            #expect(!report.isClean)
+            #expect(report.failure?.contains(finding) == true, "got: \(report.failure ?? "clean")")
+        }
+    }
+}
