@@ -37,7 +37,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CreditsCoreTests", dependencies: ["CreditsCore"]),
-        .testTarget(name: "CreditsStoreTests", dependencies: ["CreditsCore", "CreditsStore"]),
-        .testTarget(name: "CreditsCLITests", dependencies: ["CreditsCore", "CreditsStore"]),
+        .testTarget(
+            name: "CreditsStoreTests",
+            dependencies: ["CreditsCore", "CreditsStore", .product(name: "SQLKit", package: "sql-kit")]),
+        .testTarget(
+            name: "CreditsCLITests",
+            dependencies: ["CreditsCore", "CreditsStore", .product(name: "SQLKit", package: "sql-kit")]),
     ]
 )

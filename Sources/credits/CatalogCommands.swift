@@ -178,7 +178,7 @@ struct OfferingCommand: AsyncParsableCommand {
         @Option(help: "Name.") var name: String
         @Option(help: "assessment, design, deployment, migration or other.") var kind: String
         @Option(help: "fixed-scope or duration-based.") var pricing: String = "fixed-scope"
-        @Option(help: "Credits it costs.") var credits: String
+        @Option(parsing: .unconditional, help: "Credits it costs.") var credits: String
         @Option(help: "A deliverable (repeatable).") var deliverable: [String] = []
         @Option(help: "An entity that can deliver it (repeatable).") var entity: [String] = []
 

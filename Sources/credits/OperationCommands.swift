@@ -17,8 +17,8 @@ struct OrderCommand: AsyncParsableCommand {
         @Option(help: "Selling entity (must be the customer's).") var entity: String
         @Option(name: .customLong("po"), help: "The customer's purchase order number.") var purchaseOrder: String?
         @Option(help: ArgumentHelp("Block line SIZExCOUNT, e.g. 10x2 (repeatable).", valueName: "line")) var block: [String] = []
-        @Option(help: "A price per credit in minor units (refused unless it is the list price).") var price: String?
-        @Option(help: "A discount in percent (always refused: credits are not discountable).") var discount: String?
+        @Option(parsing: .unconditional, help: "A price per credit in minor units (refused unless it is the list price).") var price: String?
+        @Option(parsing: .unconditional, help: "A discount in percent (always refused: credits are not discountable).") var discount: String?
 
         func run() async throws {
             try await guarded {
@@ -56,7 +56,7 @@ struct CallOff: AsyncParsableCommand {
     @Option(help: "Custom engagement: kind.") var kind: String = "assessment"
     @Option(help: "Custom engagement: fixed-scope or duration-based.") var pricing: String = "fixed-scope"
     @Option(help: "Custom engagement: a deliverable (repeatable).") var deliverable: [String] = []
-    @Option(help: "Custom engagement: credits.") var credits: String?
+    @Option(parsing: .unconditional, help: "Custom engagement: credits.") var credits: String?
     @Option(name: .customLong("planned-end"), help: "Date delivery is planned to finish.") var plannedEnd: String
 
     func run() async throws {
@@ -178,7 +178,7 @@ struct Balance: AsyncParsableCommand {
 struct Expiring: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Credits not planned for any engagement that expire soon.")
     @OptionGroup var options: DeskOptions
-    @Option(help: "Look-ahead in days.") var within: String = "90"
+    @Option(parsing: .unconditional, help: "Look-ahead in days.") var within: String = "90"
     @Option(help: "Only this customer.") var customer: String?
 
     func run() async throws {
@@ -235,7 +235,7 @@ struct Adjust: AsyncParsableCommand {
     @Option(help: "Customer code.") var customer: String
     @Option(help: "The lot corrected.") var lot: String?
     @Option(help: "Program of a grant that names no lot.") var program: String?
-    @Option(help: "Signed whole credits, e.g. -3 or 5.") var credits: String
+    @Option(parsing: .unconditional, help: "Signed whole credits, e.g. -3 or 5.") var credits: String
     @Option(help: "Why (required).") var reason: String?
     @Option(help: "Expiry of a grant (default: the corrected lot's).") var expires: String?
 
