@@ -146,12 +146,16 @@ extension DeskStore {
 
     static func computeStatement(of id: Customer.ID, quarter: Quarter, today: CalendarDate, on sql: any SQLDatabase) async throws -> Statement {
         let customer = try await Self.customer(id, on: sql)
-        let programs = try await sql.raw("SELECT id FROM programs ORDER BY id").all().map {
-            Program.ID(try $0.decode(column: "id", as: String.self))
+        let lots = try await Self.lots(of: id, on: sql)
+        // The programs the customer takes part in; a customer with no lots yet sees them all.
+        var programs = Set(lots.map(\.program)).sorted()
+        if programs.isEmpty {
+            programs = try await sql.raw("SELECT id FROM programs ORDER BY id").all().map {
+                Program.ID(try $0.decode(column: "id", as: String.self))
+            }
         }
         return try Statements.compute(
-            customer: customer, programs: programs, quarter: quarter,
-            lots: try await Self.lots(of: id, on: sql),
+            customer: customer, programs: programs, quarter: quarter, lots: lots,
             entries: try await Self.entries(of: id, through: quarter.endsOn, on: sql),
             engagements: try await Self.engagements(of: id, on: sql), today: today
         ).get()
