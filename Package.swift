@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
     ],
     targets: [
         // The pure domain: no I/O, no clock, no database. Every rule of RULES.md lives here once.
@@ -28,15 +32,35 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // HTTP: the JSON API generated from openapi.yaml, authentication, idempotency, operations routes.
+        .target(
+            name: "CreditsServer",
+            dependencies: [
+                "CreditsCore",
+                "CreditsStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+            ],
+            resources: [.copy("openapi.yaml")],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
         .executableTarget(
             name: "credits",
             dependencies: [
                 "CreditsCore",
                 "CreditsStore",
+                "CreditsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CreditsCoreTests", dependencies: ["CreditsCore"]),
+        .testTarget(
+            name: "CreditsServerTests",
+            dependencies: [
+                "CreditsCore", "CreditsStore", "CreditsServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(
             name: "CreditsStoreTests",
             dependencies: ["CreditsCore", "CreditsStore", .product(name: "SQLKit", package: "sql-kit")]),

@@ -18,6 +18,8 @@ public enum RejectionCode: String, Sendable, Codable, CaseIterable {
     case unknownLot = "unknown-lot"
     case unknownEngagement = "unknown-engagement"
     case alreadyExists = "already-exists"
+    /// An idempotency key reused with a different request.
+    case idempotencyKeyReuse = "idempotency-key-reuse"
     // Orders.
     case missingPurchaseOrder = "missing-po"
     case duplicatePurchaseOrder = "duplicate-po"

@@ -7,22 +7,28 @@ extension DeskStore {
     public func placeOrder(_ request: OrderRequest, today: CalendarDate, actor: Actor) async throws -> Order {
         let recordedAt = self.recordedAt
         return try await database.write { sql in
-            let customer = try await Self.customer(request.customer, on: sql)
-            let entity = try await Self.entity(request.entity, on: sql)
-            let program = try await Self.program(request.program, on: sql)
-            let used = try await sql.raw("""
-                SELECT purchase_order FROM orders WHERE customer_id = \(bind: customer.id.rawValue)
-                """).all().map { try $0.decode(column: "purchase_order", as: String.self) }
-            let context = OrderContext(
-                customer: customer, entity: entity, program: program, purchaseOrdersUsed: Set(used),
-                orderID: Order.ID(try await Ledger.nextID("order", on: sql)),
-                lotID: Lot.ID(try await Ledger.nextID("lot", on: sql)))
-            let decision = try Orders.place(request, in: context, today: today, actor: actor).get()
-            try await Ledger.insertLot(decision.lot, on: sql)
-            try await Self.insertOrder(decision.order, on: sql)
-            try await Ledger.append(decision.entries, expecting: [decision.lot], recordedAt: recordedAt, on: sql)
-            return decision.order
+            try await Self.placeOrder(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
         }
+    }
+
+    public static func placeOrder(
+        _ request: OrderRequest, today: CalendarDate, actor: Actor, recordedAt: String, on sql: any SQLDatabase
+    ) async throws -> Order {
+        let customer = try await Self.customer(request.customer, on: sql)
+        let entity = try await Self.entity(request.entity, on: sql)
+        let program = try await Self.program(request.program, on: sql)
+        let used = try await sql.raw("""
+            SELECT purchase_order FROM orders WHERE customer_id = \(bind: customer.id.rawValue)
+            """).all().map { try $0.decode(column: "purchase_order", as: String.self) }
+        let context = OrderContext(
+            customer: customer, entity: entity, program: program, purchaseOrdersUsed: Set(used),
+            orderID: Order.ID(try await Ledger.nextID("order", on: sql)),
+            lotID: Lot.ID(try await Ledger.nextID("lot", on: sql)))
+        let decision = try Orders.place(request, in: context, today: today, actor: actor).get()
+        try await Ledger.insertLot(decision.lot, on: sql)
+        try await Self.insertOrder(decision.order, on: sql)
+        try await Ledger.append(decision.entries, expecting: [decision.lot], recordedAt: recordedAt, on: sql)
+        return decision.order
     }
 
     static func insertOrder(_ order: Order, on sql: any SQLDatabase) async throws {
@@ -40,18 +46,24 @@ extension DeskStore {
     public func callOff(_ request: CallOffRequest, today: CalendarDate, actor: Actor) async throws -> Engagement {
         let recordedAt = self.recordedAt
         return try await database.write { sql in
-            let customer = try await Self.customer(request.customer, on: sql)
-            let program = try await Self.program(request.program, on: sql)
-            let offering = try await request.offering.asyncMap { try await Self.offering($0, on: sql) }
-            let lots = try await Self.lots(of: customer.id, program: program.id, on: sql)
-            let context = CallOffContext(
-                customer: customer, program: program, offering: offering, lots: lots,
-                engagementID: Engagement.ID(try await Ledger.nextID("engagement", on: sql)))
-            let decision = try CallOffs.callOff(request, in: context, today: today, actor: actor).get()
-            try await Self.insertEngagement(decision.engagement, on: sql)
-            try await Ledger.append(decision.entries, expecting: decision.lots, recordedAt: recordedAt, on: sql)
-            return decision.engagement
+            try await Self.callOff(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
         }
+    }
+
+    public static func callOff(
+        _ request: CallOffRequest, today: CalendarDate, actor: Actor, recordedAt: String, on sql: any SQLDatabase
+    ) async throws -> Engagement {
+        let customer = try await Self.customer(request.customer, on: sql)
+        let program = try await Self.program(request.program, on: sql)
+        let offering = try await request.offering.asyncMap { try await Self.offering($0, on: sql) }
+        let lots = try await Self.lots(of: customer.id, program: program.id, on: sql)
+        let context = CallOffContext(
+            customer: customer, program: program, offering: offering, lots: lots,
+            engagementID: Engagement.ID(try await Ledger.nextID("engagement", on: sql)))
+        let decision = try CallOffs.callOff(request, in: context, today: today, actor: actor).get()
+        try await Self.insertEngagement(decision.engagement, on: sql)
+        try await Ledger.append(decision.entries, expecting: decision.lots, recordedAt: recordedAt, on: sql)
+        return decision.engagement
     }
 
     static func insertEngagement(_ engagement: Engagement, on sql: any SQLDatabase) async throws {
@@ -84,24 +96,31 @@ extension DeskStore {
     ) async throws -> Engagement {
         let recordedAt = self.recordedAt
         return try await database.write { sql in
-            let engagement = try await Self.engagement(id, on: sql)
-            let lots = try await Self.lots(of: engagement.customer, program: engagement.program, on: sql)
-            let lotsByID = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0) })
-            let transition = try {
-                switch action {
-                case .start: try Engagements.start(engagement, today: today).get()
-                case .deliver: try Engagements.deliver(engagement, lots: lotsByID, today: today, actor: actor).get()
-                case .cancel:
-                    try Engagements.cancel(engagement, lots: lotsByID, today: today, actor: actor, reason: reason).get()
-                }
-            }()
-            try await sql.raw("""
-                UPDATE engagements SET status = \(bind: transition.engagement.status.rawValue),
-                    status_changed_on = \(bind: today.description) WHERE id = \(bind: id.rawValue)
-                """).run()
-            try await Ledger.append(transition.entries, expecting: transition.lots, recordedAt: recordedAt, on: sql)
-            return transition.engagement
+            try await Self.transition(id, action, reason: reason, today: today, actor: actor, recordedAt: recordedAt, on: sql)
         }
+    }
+
+    public static func transition(
+        _ id: Engagement.ID, _ action: EngagementAction, reason: String?, today: CalendarDate, actor: Actor,
+        recordedAt: String, on sql: any SQLDatabase
+    ) async throws -> Engagement {
+        let engagement = try await Self.engagement(id, on: sql)
+        let lots = try await Self.lots(of: engagement.customer, program: engagement.program, on: sql)
+        let lotsByID = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0) })
+        let transition = try {
+            switch action {
+            case .start: try Engagements.start(engagement, today: today).get()
+            case .deliver: try Engagements.deliver(engagement, lots: lotsByID, today: today, actor: actor).get()
+            case .cancel:
+                try Engagements.cancel(engagement, lots: lotsByID, today: today, actor: actor, reason: reason).get()
+            }
+        }()
+        try await sql.raw("""
+            UPDATE engagements SET status = \(bind: transition.engagement.status.rawValue),
+                status_changed_on = \(bind: today.description) WHERE id = \(bind: id.rawValue)
+            """).run()
+        try await Ledger.append(transition.entries, expecting: transition.lots, recordedAt: recordedAt, on: sql)
+        return transition.engagement
     }
 
     /// R7: expires what is due by `asOf`, for every customer (or one). Running it twice writes
@@ -110,34 +129,46 @@ extension DeskStore {
     public func expire(asOf: CalendarDate, customer: Customer.ID? = nil, actor: Actor) async throws -> [LedgerEntry] {
         let recordedAt = self.recordedAt
         return try await database.write { sql in
-            let filter: SQLQueryString = customer.map { " AND customer_id = \(bind: $0.rawValue)" } ?? ""
-            let lots = try await sql.raw("""
-                SELECT * FROM lots WHERE expires_on <= \(bind: asOf.description) AND credits_available > 0\(filter)
-                ORDER BY id\(Dialect.forUpdate(sql))
-                """).all().map(Rows.lot)
-            let entries = Expiry.due(lots: lots, asOf: asOf, actor: actor)
-            let byID = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0) })
-            let expected = entries.map { byID[$0.lot]!.applying($0) }
-            try await Ledger.append(entries, expecting: expected, recordedAt: recordedAt, on: sql)
-            return entries
+            try await Self.expire(asOf: asOf, customer: customer, actor: actor, recordedAt: recordedAt, on: sql)
         }
+    }
+
+    public static func expire(
+        asOf: CalendarDate, customer: Customer.ID?, actor: Actor, recordedAt: String, on sql: any SQLDatabase
+    ) async throws -> [LedgerEntry] {
+        let filter: SQLQueryString = customer.map { " AND customer_id = \(bind: $0.rawValue)" } ?? ""
+        let lots = try await sql.raw("""
+            SELECT * FROM lots WHERE expires_on <= \(bind: asOf.description) AND credits_available > 0\(filter)
+            ORDER BY id\(Dialect.forUpdate(sql))
+            """).all().map(Rows.lot)
+        let entries = Expiry.due(lots: lots, asOf: asOf, actor: actor)
+        let byID = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0) })
+        let expected = entries.map { byID[$0.lot]!.applying($0) }
+        try await Ledger.append(entries, expecting: expected, recordedAt: recordedAt, on: sql)
+        return entries
     }
 
     public func adjust(_ request: AdjustmentRequest, today: CalendarDate, actor: Actor) async throws -> AdjustmentDecision {
         let recordedAt = self.recordedAt
         return try await database.write { sql in
-            let customer = try await Self.customer(request.customer, on: sql)
-            let lot = try await request.lot.asyncMap { try await Self.lot($0, on: sql) }
-            let program = try await request.program.asyncMap { try await Self.program($0, on: sql) }
-            let newLotID = Lot.ID(try await Ledger.nextID("lot", on: sql))
-            let decision = try Adjustments.adjust(
-                request, customer: customer, lot: lot, program: program, newLotID: newLotID, today: today,
-                actor: actor
-            ).get()
-            if decision.isNewLot { try await Ledger.insertLot(decision.lot, on: sql) }
-            try await Ledger.append(decision.entries, expecting: [decision.lot], recordedAt: recordedAt, on: sql)
-            return decision
+            try await Self.adjust(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
         }
+    }
+
+    public static func adjust(
+        _ request: AdjustmentRequest, today: CalendarDate, actor: Actor, recordedAt: String, on sql: any SQLDatabase
+    ) async throws -> AdjustmentDecision {
+        let customer = try await Self.customer(request.customer, on: sql)
+        let lot = try await request.lot.asyncMap { try await Self.lot($0, on: sql) }
+        let program = try await request.program.asyncMap { try await Self.program($0, on: sql) }
+        let newLotID = Lot.ID(try await Ledger.nextID("lot", on: sql))
+        let decision = try Adjustments.adjust(
+            request, customer: customer, lot: lot, program: program, newLotID: newLotID, today: today,
+            actor: actor
+        ).get()
+        if decision.isNewLot { try await Ledger.insertLot(decision.lot, on: sql) }
+        try await Ledger.append(decision.entries, expecting: [decision.lot], recordedAt: recordedAt, on: sql)
+        return decision
     }
 }
 

@@ -161,3 +161,28 @@ extension DeskStore {
         ).get()
     }
 }
+
+extension DeskStore {
+    /// Desk-wide credit totals for monitoring: available, held, and the consumed and expired so far.
+    public func creditTotals() async throws -> [String: Int] {
+        try await database.read { sql in
+            var totals: [String: Int] = [:]
+            if let row = try await sql.raw("SELECT COALESCE(SUM(credits_available), 0) AS a, COALESCE(SUM(credits_held), 0) AS h FROM lots").first() {
+                totals["available"] = try row.decode(column: "a", as: Int.self)
+                totals["held"] = try row.decode(column: "h", as: Int.self)
+            }
+            for row in try await sql.raw("""
+                SELECT kind, COALESCE(SUM(credits_available_delta + credits_held_delta), 0) AS total FROM ledger_entries
+                WHERE kind IN ('delivery', 'expiry') GROUP BY kind
+                """).all() {
+                totals[try row.decode(column: "kind", as: String.self)] = -(try row.decode(column: "total", as: Int.self))
+            }
+            return totals
+        }
+    }
+
+    /// Whether the database answers (readiness).
+    public func ping() async throws {
+        _ = try await database.read { sql in try await sql.raw("SELECT 1 AS one").first() }
+    }
+}

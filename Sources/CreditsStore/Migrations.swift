@@ -123,6 +123,30 @@ enum Migrations {
             BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END
             """,
         ]),
+        // API access: principals with a role (and the customers they may see), tokens stored as
+        // hashes only, and the idempotency keys of writes.
+        (3, "accounts and idempotency", [
+            """
+            CREATE TABLE principals (
+                name TEXT PRIMARY KEY, role TEXT NOT NULL, created_at TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE principal_customers (
+                principal TEXT NOT NULL REFERENCES principals(name),
+                customer_id TEXT NOT NULL REFERENCES customers(id), PRIMARY KEY (principal, customer_id))
+            """,
+            """
+            CREATE TABLE api_tokens (
+                token_hash TEXT PRIMARY KEY, principal TEXT NOT NULL REFERENCES principals(name),
+                created_at TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE idempotency_keys (
+                principal TEXT NOT NULL, idempotency_key TEXT NOT NULL, request_hash TEXT NOT NULL,
+                status BIGINT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,
+                PRIMARY KEY (principal, idempotency_key))
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { all.last!.version }

@@ -1,0 +1,82 @@
+import CreditsCore
+import CreditsStore
+import Foundation
+import Hummingbird
+import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+
+/// What `credits serve` runs, assembled in one place so tests run exactly the same thing.
+public struct ServerSettings: Sendable {
+    public var host: String
+    public var port: Int
+    /// Today's business date; tests and back-dated imports pin it.
+    public var today: @Sendable () -> CalendarDate
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, today: @escaping @Sendable () -> CalendarDate) {
+        self.host = host
+        self.port = port
+        self.today = today
+    }
+}
+
+public func buildApplication(
+    store: DeskStore, settings: ServerSettings, logger: Logger = Logger(label: "credits.server"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let router = try buildRouter(store: store, settings: settings)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "credits"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
+        logger: logger)
+}
+
+public func buildRouter(store: DeskStore, settings: ServerSettings) throws -> Router<BasicRequestContext> {
+    let metrics = DeskMetrics()
+    let router = Router()
+    router.add(middleware: GuardMiddleware(metrics: metrics))
+    router.add(middleware: AuthenticationMiddleware { token in try await store.authenticate(token: token) })
+    addOperationsRoutes(to: router, store: store, metrics: metrics)
+    let api = DeskAPI(store: store, today: settings.today, metrics: metrics)
+    try api.registerHandlers(on: router)
+    return router
+}
+
+/// Liveness, readiness, metrics and the spec: unauthenticated, outside `/v1`.
+func addOperationsRoutes(to router: Router<BasicRequestContext>, store: DeskStore, metrics: DeskMetrics) {
+    router.get("/health") { _, _ in "ok\n" }
+    router.get("/ready") { _, _ -> Response in
+        do {
+            try await store.ping()
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+        } catch {
+            return ProblemResponse.make(ProblemBody(.unavailable, status: 503, detail: "the database does not answer: \(error)"))
+        }
+    }
+    router.get("/metrics") { _, _ -> Response in
+        let totals = (try? await store.creditTotals()) ?? [:]
+        let text = metrics.render(gauges: [
+            ("credits_available", "Credits free to call off, all customers.", totals["available"] ?? 0),
+            ("credits_held", "Credits held by open engagements.", totals["held"] ?? 0),
+            ("credits_consumed", "Credits spent by delivered engagements.", totals["delivery"] ?? 0),
+            ("credits_expired", "Credits lost to expiry.", totals["expiry"] ?? 0),
+        ])
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+    router.get("/openapi.yaml") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/yaml"],
+                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+    }
+}
+
+enum OpenAPIDocument {
+    /// The contract, as shipped in the module's resources.
+    static let text: String = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { preconditionFailure("openapi.yaml is missing from the CreditsServer resources") }
+        return text
+    }()
+}

@@ -1,0 +1,38 @@
+import CreditsCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The authenticated principal of the request being handled. Set by `AuthenticationMiddleware`
+/// for the task that runs the request, read by the API handlers.
+enum Caller {
+    @TaskLocal static var principal: Principal?
+}
+
+/// `Authorization: Bearer <token>` on every `/v1` route; the operations routes stay open.
+struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
+    let authenticate: @Sendable (String) async throws -> Principal?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/v1/") else { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            let principal = try await authenticate(String(header.dropFirst("Bearer ".count)))
+        else {
+            var response = ProblemResponse.make(
+                ProblemBody(.unauthorized, status: 401, detail: "send Authorization: Bearer <token>; create one with `credits token create`"))
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        return try await Caller.$principal.withValue(principal) { try await next(request, context) }
+    }
+}
+
+enum ProblemResponse {
+    static func make(_ problem: ProblemBody) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        return Response(status: .init(code: problem.status), headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(string: problem.json)))
+    }
+}

@@ -1,0 +1,99 @@
+import CreditsCore
+import CreditsStore
+import Crypto
+import Foundation
+import OpenAPIRuntime
+import SQLKit
+
+/// A request the caller's role doesn't allow.
+struct Forbidden: Error {
+    let detail: String
+}
+
+/// The API: each handler checks the caller's permission, turns the generated input into a core
+/// request, lets the store decide and write, and turns the result back. No rule is checked here.
+struct DeskAPI: APIProtocol {
+    let store: DeskStore
+    let today: @Sendable () -> CalendarDate
+    let metrics: DeskMetrics
+
+    typealias ProblemCase<Output> = (Int, Components.Responses.Problem) -> Output
+
+    func principal() throws -> Principal {
+        guard let principal = Caller.principal else { throw Forbidden(detail: "no authenticated caller") }
+        return principal
+    }
+
+    /// The caller, if it may do `action`. A customer the caller can't see doesn't exist for it.
+    @discardableResult
+    func authorize(_ action: Principal.Action) throws -> Principal {
+        let principal = try principal()
+        switch action {
+        case .readCustomer(let id), .act(let id):
+            if !principal.sees(id) { throw Rejection(.unknownCustomer, "no customer \(id)") }
+        default: break
+        }
+        guard principal.may(action) else {
+            throw Forbidden(detail: "a \(principal.role.rawValue) token may not do this")
+        }
+        return principal
+    }
+
+    /// Runs a handler body, answering refusals with their problem document.
+    func respond<Output>(_ problem: ProblemCase<Output>, _ body: () async throws -> Output) async throws -> Output {
+        do {
+            return try await body()
+        } catch let rejection as Rejection {
+            return Self.answer(ProblemBody(rejection: rejection), problem)
+        } catch let forbidden as Forbidden {
+            return Self.answer(ProblemBody(.forbidden, status: 403, detail: forbidden.detail), problem)
+        }
+    }
+
+    static func answer<Output>(_ body: ProblemBody, _ problem: ProblemCase<Output>) -> Output {
+        let schema: Components.Schemas.Problem
+        do {
+            schema = try Wire.convert(body)
+        } catch {
+            preconditionFailure("problem documents always match the spec: \(error)")
+        }
+        return problem(body.status, .init(body: .applicationProblemJson(schema)))
+    }
+
+    /// A write, done at most once per Idempotency-Key (see `DeskStore.idempotentWrite`).
+    func write<Output, Body: Decodable>(
+        _ operation: String, key: String?, request: some Encodable & Sendable, status: Int = 201,
+        as body: Body.Type, problem: ProblemCase<Output>, success: (Body) -> Output,
+        _ perform: @escaping @Sendable (any SQLDatabase, String, Actor) async throws -> any Encodable
+    ) async throws -> Output {
+        let actor = try principal().actor
+        let hash = SHA256.hash(data: Data((operation + "\n" + Wire.json(request)).utf8))
+            .map { String(format: "%02x", $0) }.joined()
+        let stored = try await store.idempotentWrite(
+            principal: actor.name, key: key, requestHash: hash,
+            refusal: { rejection in
+                let problem = ProblemBody(rejection: rejection)
+                return StoredResponse(status: problem.status, body: problem.json)
+            }
+        ) { sql, recordedAt in
+            StoredResponse(status: status, body: Wire.json(try await perform(sql, recordedAt, actor)))
+        }
+        guard stored.status < 300 else {
+            let schema = try Wire.decode(Components.Schemas.Problem.self, from: stored.body)
+            return problem(stored.status, .init(body: .applicationProblemJson(schema)))
+        }
+        return success(try Wire.decode(Body.self, from: stored.body))
+    }
+
+    static func date(_ text: String?, field: String) throws -> CalendarDate? {
+        guard let text else { return nil }
+        guard let date = CalendarDate(text) else {
+            throw Rejection(.invalidDate, "\(field) '\(text.prefix(40))' is not a date of the form YYYY-MM-DD")
+        }
+        return date
+    }
+
+    static func requiredDate(_ text: String, field: String) throws -> CalendarDate {
+        try date(text, field: field)!
+    }
+}

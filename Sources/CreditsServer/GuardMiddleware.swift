@@ -1,0 +1,114 @@
+import CreditsCore
+import CreditsStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+
+/// Every request, whatever happens to it, ends as a response: bodies are bounded, and every error
+/// becomes a problem document (STACK.md trap 2). A 500 is reserved for bugs and is logged.
+struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: DeskMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var request = request
+        let requestID = request.headers[.init("X-Request-Id")!].map { String($0.prefix(64)) } ?? UUID().uuidString
+        var logger = context.logger
+        logger[metadataKey: "request_id"] = .string(requestID)
+        var response: Response
+        do {
+            let body = try await request.collectBody(upTo: ErrorMapping.bodySizeMax)
+            do {
+                response = try await next(request, context)
+            } catch {
+                response = ProblemResponse.make(ErrorMapping.problem(for: error, body: body, logger: logger))
+            }
+        } catch {
+            response = ProblemResponse.make(ErrorMapping.problem(for: error, body: nil, logger: logger))
+        }
+        response.headers[.init("X-Request-Id")!] = requestID
+        let route = context.endpointPath ?? "unmatched"
+        metrics.record(method: request.method.rawValue, route: route, status: Int(response.status.code),
+                       duration: ContinuousClock.now - started)
+        logger.info("request", metadata: [
+            "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+            "route": .string(route), "status": .stringConvertible(response.status.code),
+        ])
+        return response
+    }
+}
+
+/// Turning any error into the problem document a client sees.
+enum ErrorMapping {
+    static let bodySizeMax = 64 * 1024
+
+    static func problem(for error: any Error, body: ByteBuffer?, logger: Logger) -> ProblemBody {
+        switch error {
+        case let serverError as ServerError:
+            // No decoded input means the request itself could not be read.
+            if serverError.operationInput == nil {
+                return unreadable(serverError, body: body)
+            }
+            return problem(for: serverError.underlyingError, body: body, logger: logger)
+        case let rejection as Rejection:
+            return ProblemBody(rejection: rejection)
+        case let httpError as HTTPError:
+            return httpProblem(httpError)
+        case let storeError as StoreError where storeError.code == .unavailable:
+            return ProblemBody(.unavailable, status: 503, detail: storeError.message)
+        default:
+            logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
+            return ProblemBody(.internalError, status: 500, detail: "the desk failed to handle this request; it has been logged")
+        }
+    }
+
+    static func httpProblem(_ error: HTTPError) -> ProblemBody {
+        switch error.status.code {
+        case 404: ProblemBody(.notFound, status: 404, detail: "no such resource")
+        case 405: ProblemBody(.methodNotAllowed, status: 405, detail: "method not allowed here")
+        case 413: ProblemBody(.payloadTooLarge, status: 413, detail: "request bodies are at most \(bodySizeMax) bytes")
+        default: ProblemBody(.invalidRequest, status: Int(error.status.code), detail: error.body ?? error.status.reasonPhrase)
+        }
+    }
+
+    /// A body or parameter that doesn't match the spec. A fractional number where credits are
+    /// expected is named as R11, so JSON clients get the same answer as the command line.
+    static func unreadable(_ error: ServerError, body: ByteBuffer?) -> ProblemBody {
+        if let body, let fraction = fractionalCredits(in: body) {
+            return ProblemBody(rejection: Rejection(.fractionalCredits, "\(fraction.key) must be whole credits, got \(fraction.value)"))
+        }
+        let reason = String(describing: error.underlyingError)
+        return ProblemBody(.invalidRequest, status: 400, detail: "the request does not match the API: \(reason.prefix(300))")
+    }
+
+    static let creditKeys: Set<String> = ["credits", "size", "count"]
+
+    static func fractionalCredits(in body: ByteBuffer) -> (key: String, value: String)? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body), options: [.fragmentsAllowed]) else {
+            return nil
+        }
+        return findFraction(object, key: nil, depth: 0)
+    }
+
+    static func findFraction(_ value: Any, key: String?, depth: Int) -> (key: String, value: String)? {
+        guard depth < 8 else { return nil }
+        switch value {
+        case let object as [String: Any]:
+            for (childKey, child) in object {
+                if let found = findFraction(child, key: childKey, depth: depth + 1) { return found }
+            }
+        case let array as [Any]:
+            for child in array.prefix(100) {
+                if let found = findFraction(child, key: key, depth: depth + 1) { return found }
+            }
+        case let number as NSNumber:
+            if let key, creditKeys.contains(key), number.doubleValue.rounded() != number.doubleValue {
+                return (key, number.stringValue)
+            }
+        default: break
+        }
+        return nil
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import CreditsCore
+import CreditsServer
+import CreditsStore
+import Foundation
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP API (see /openapi.yaml) on the desk's database until SIGTERM or SIGINT.")
+    @OptionGroup var options: DeskOptions
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port = "8080"
+
+    func run() async throws {
+        try await guarded {
+            let port = try Parse.integer(port, field: "--port", range: 0...65_535)
+            let pinned = try options.asOf.map { try Parse.date($0, field: "--as-of") }
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+            try await options.withStore { store in
+                let settings = ServerSettings(host: host, port: port, today: { pinned ?? Clock.systemToday() })
+                let path = store.database.path
+                let app = try buildApplication(store: store, settings: settings, logger: Logger(label: "credits.server")) { bound in
+                    // Written straight to the file descriptor so a script waiting for it sees it at once.
+                    FileHandle.standardOutput.write(Data("""
+                        credits desk listening on http://\(host):\(bound) (database \(path))
+                          the API's contract: http://\(host):\(bound)/openapi.yaml
+                          no token yet? swift run credits token create --name admin --role admin --database \(path)
+                          an empty desk? load the demo first: swift run credits demo --database \(path)
+
+                        """.utf8))
+                }
+                try await app.runService()
+            }
+        }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "API tokens.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API token for a principal; the token is shown once and stored only as a hash.")
+        @OptionGroup var options: DeskOptions
+        @Option(help: "Principal name (the actor recorded on its ledger entries).") var name: String
+        @Option(help: "admin, operations, account-manager, customer or finance.") var role: String
+        @Option(help: "Customer it is bound to (customer) or assigned (account-manager); repeatable.") var customer: [String] = []
+
+        func run() async throws {
+            try await guarded {
+                let role: Actor.Role = try Parse.enumeration(role, field: "--role")
+                let issued = try await options.withStore {
+                    try await $0.createToken(principal: name, role: role, customers: customer.map(Customer.ID.init))
+                }
+                Output.emit(issued, options: options) {
+                    "\(issued.token)\n(token for \(issued.principal), role \(issued.role.rawValue); shown once, keep it safe)"
+                }
+            }
+        }
+    }
+}
