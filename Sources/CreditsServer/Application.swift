@@ -39,7 +39,7 @@ public func buildRouter(store: DeskStore, settings: ServerSettings) throws -> Ro
     router.add(middleware: AuthenticationMiddleware { token in try await store.authenticate(token: token) })
     addOperationsRoutes(to: router, store: store, metrics: metrics)
     let api = DeskAPI(store: store, today: settings.today, metrics: metrics)
-    try api.registerHandlers(on: router)
+    try api.registerHandlers(on: router, middlewares: [EmptyBodyMiddleware()])
     return router
 }
 

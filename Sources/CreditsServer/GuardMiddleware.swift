@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import OpenAPIRuntime
 
 /// Every request, whatever happens to it, ends as a response: bodies are bounded, and every error
@@ -56,6 +57,8 @@ enum ErrorMapping {
             return ProblemBody(rejection: rejection)
         case let httpError as HTTPError:
             return httpProblem(httpError)
+        case is NIOTooManyBytesError:
+            return ProblemBody(.payloadTooLarge, status: 413, detail: "request bodies are at most \(bodySizeMax) bytes")
         case let storeError as StoreError where storeError.code == .unavailable:
             return ProblemBody(.unavailable, status: 503, detail: storeError.message)
         default:
@@ -110,5 +113,19 @@ enum ErrorMapping {
         default: break
         }
         return nil
+    }
+}
+
+/// An empty request body is no body: the Hummingbird transport always hands the generated code a
+/// body, which would then fail to parse "" as JSON for operations whose body is optional.
+struct EmptyBodyMiddleware: ServerMiddleware {
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        guard let body else { return try await next(request, nil, metadata) }
+        // Already bounded by GuardMiddleware, so collecting here can't grow without limit.
+        let bytes = try await Data(collecting: body, upTo: ErrorMapping.bodySizeMax)
+        return try await next(request, bytes.isEmpty ? nil : HTTPBody(bytes), metadata)
     }
 }

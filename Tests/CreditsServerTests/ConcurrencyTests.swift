@@ -1,0 +1,48 @@
+import CreditsCore
+import Foundation
+import Testing
+
+@Suite("Idempotency and concurrency over HTTP")
+struct ConcurrencyTests {
+    @Test("the same call-off POSTed 20 times at once with one key: one engagement, one hold, 20 identical answers")
+    func idempotentCallOff() async throws {
+        try await APIHarness.run { api in
+            let replies = try await api.concurrently(20, .post, "/v1/call-offs", json: { _ in APIHarness.callOffJSON(credits: 15) },
+                                                     key: { _ in "retry-me" })
+            #expect(replies.allSatisfy { $0.status == 201 }, "\(replies.map(\.status))")
+            #expect(Set(replies.map(\.body)).count == 1)
+            let holds = try await api.store.ledger().filter { $0.entry.kind == .callOff }
+            #expect(holds.count == 1 && holds.first?.entry.creditsHeldDelta == 15)
+            // The same key with another body is refused, and changes nothing.
+            let reused = try await api.call(.post, "/v1/call-offs", as: "operations", json: APIHarness.callOffJSON(credits: 16), key: "retry-me")
+            #expect(reused.status == 422 && reused.problemType == "idempotency-key-reuse")
+            #expect(try await api.store.ledger().filter { $0.entry.kind == .callOff }.count == 1)
+            // Keys belong to their principal: another caller's same key is another request.
+            let other = try await api.call(.post, "/v1/call-offs", as: "admin", json: APIHarness.callOffJSON(credits: 16), key: "retry-me")
+            #expect(other.status == 201)
+        }
+    }
+
+    @Test("a refused request is answered the same way on retry with its key")
+    func refusalIsRemembered() async throws {
+        try await APIHarness.run { api in
+            let first = try await api.call(.post, "/v1/call-offs", json: APIHarness.callOffJSON(credits: 4), key: "k1")
+            let again = try await api.call(.post, "/v1/call-offs", json: APIHarness.callOffJSON(credits: 4), key: "k1")
+            #expect(first.status == 422 && again.status == 422 && first.body == again.body)
+        }
+    }
+
+    @Test("R12 fifty concurrent call-offs of 5 against 100 credits: exactly 20 succeed, the ledger verifies")
+    func noDoubleSpend() async throws {
+        try await APIHarness.run { api in
+            let replies = try await api.concurrently(50, .post, "/v1/call-offs", json: { _ in APIHarness.callOffJSON(credits: 5) },
+                                                     key: { "race-\($0)" })
+            #expect(replies.filter { $0.status == 201 }.count == 20)
+            #expect(replies.filter { $0.status == 422 && $0.problemType == "insufficient-credits" }.count == 30)
+            let report = try await api.store.verify()
+            #expect(report.isClean)
+            let balances = try await api.store.balances(of: "acme", today: APIHarness.today)
+            #expect(balances.first { $0.program == "PSC" }?.creditsHeld == 100)
+        }
+    }
+}
