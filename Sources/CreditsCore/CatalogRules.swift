@@ -22,6 +22,16 @@ public enum CatalogRules {
         return .success(ListPrice(program: program, priceMinor: priceMinor, effectiveOn: effectiveOn))
     }
 
+    /// An entity's prices: at most one per program and date, at most 100 in all.
+    public static func checkPrices(_ prices: [ListPrice]) -> Rejection? {
+        guard prices.count <= 100 else { return Rejection(.invalidInput, "an entity has at most 100 list prices") }
+        var seen = Set<String>()
+        for price in prices where !seen.insert("\(price.program) \(price.effectiveOn)").inserted {
+            return Rejection(.invalidInput, "two \(price.program) prices from \(price.effectiveOn)")
+        }
+        return nil
+    }
+
     public static func customer(id: String, name: String, entity: Entity.ID) -> Result<Customer, Rejection> {
         Result {
             let id = try Text.code(id, field: "customer code").get()

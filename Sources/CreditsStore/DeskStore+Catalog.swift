@@ -9,6 +9,8 @@ extension DeskStore {
     }
 
     public static func addEntity(_ entity: Entity, on sql: any SQLDatabase) async throws {
+        if let rejection = CatalogRules.checkPrices(entity.prices) { throw rejection }
+        for program in Set(entity.prices.map(\.program)) { _ = try await Self.program(program, on: sql) }
         if try await sql.raw("SELECT id FROM entities WHERE id = \(bind: entity.id.rawValue)").first() != nil {
             throw Rejection(.alreadyExists, "entity \(entity.id) already exists")
         }

@@ -12,6 +12,9 @@ struct APITests {
         ("POST", "/v1/entities", #"{"id":"JN-FR","name":"Vendor SAS","currency":"EUR","prices":[{"program":"PSC","priceMinor":150000,"effectiveOn":"2026-01-01"}]}"#, 201, nil),
         ("POST", "/v1/entities", #"{"id":"JN-FR","name":"Again","currency":"EUR"}"#, 409, "already-exists"),
         ("POST", "/v1/entities", #"{"id":"JN-X","name":"X","currency":"euro"}"#, 400, "invalid-input"),
+        // Found by fuzzing: a price for an unknown program, and two prices for one date, were 500s.
+        ("POST", "/v1/entities", #"{"id":"JN-Y","name":"Y","currency":"EUR","prices":[{"program":"0","priceMinor":1,"effectiveOn":"2026-01-01"}]}"#, 404, "unknown-program"),
+        ("POST", "/v1/entities", #"{"id":"JN-Y","name":"Y","currency":"EUR","prices":[{"program":"PSC","priceMinor":1,"effectiveOn":"2026-01-01"},{"program":"PSC","priceMinor":2,"effectiveOn":"2026-01-01"}]}"#, 400, "invalid-input"),
         ("POST", "/v1/entities/JN-FR/prices", #"{"program":"PSC","priceMinor":155000,"effectiveOn":"2026-07-01"}"#, 201, nil),
         ("POST", "/v1/entities/JN-FR/prices", #"{"program":"PSC","priceMinor":155000,"effectiveOn":"2026-02-30"}"#, 400, "invalid-date"),
         ("POST", "/v1/entities/NOPE/prices", #"{"program":"PSC","priceMinor":1,"effectiveOn":"2026-07-01"}"#, 404, "unknown-entity"),
