@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import PostgresKit
 import SQLKit
 import SQLiteKit
 
@@ -50,82 +51,145 @@ actor AsyncGate {
     }
 }
 
-/// The desk's SQLite file: one connection, every write one `BEGIN IMMEDIATE` transaction.
-///
-/// One connection is the fix for STACK.md trap 3 (writers waiting on the lock starve the
-/// thread pool). `synchronous=FULL` makes a commit durable before it returns, so an acknowledged
-/// write survives a crash or a power cut.
-public final class DeskDatabase: Sendable {
-    public let path: String
-    private let connection: SQLiteConnection
-    private let gate = AsyncGate()
-    private let logger: Logger
+/// Settings of a PostgreSQL desk, with defaults that suit a few server processes.
+public struct PostgresSettings: Sendable {
+    public var poolSizeMax = 10
+    public var connectTimeoutSeconds = 5
+    public var statementTimeoutMilliseconds = 15_000
+    /// A schema to use instead of `public` (the tests give each desk its own).
+    public var schema: String?
 
-    private init(path: String, connection: SQLiteConnection, logger: Logger) {
+    public init() {}
+}
+
+/// The desk's database: an embedded SQLite file, or a PostgreSQL server shared by several
+/// `credits serve` processes. Every operation runs in one transaction on one connection.
+///
+/// Writers are serialised on both engines: SQLite by its one write lock (`BEGIN IMMEDIATE`) and one
+/// connection per process (STACK.md trap 3); PostgreSQL by a transaction-scoped advisory lock taken
+/// first in every write. The ledger's hash chain needs one order of entries anyway, and one writer
+/// at a time is what makes a double spend impossible across processes. `synchronous=FULL` (SQLite)
+/// and PostgreSQL's default `synchronous_commit=on` make a commit durable before it returns.
+public final class DeskDatabase: Sendable {
+    enum Engine: Sendable {
+        case sqlite(SQLiteConnection, AsyncGate)
+        case postgres(PostgresClient, Task<Void, Never>)
+    }
+
+    /// Where the desk lives, safe to print: a file path, or a URL without its password.
+    public let path: String
+    let engine: Engine
+    let logger: Logger
+
+    public var engineName: String {
+        switch engine {
+        case .sqlite: "sqlite"
+        case .postgres: "postgresql"
+        }
+    }
+
+    init(path: String, engine: Engine, logger: Logger) {
         self.path = path
-        self.connection = connection
+        self.engine = engine
         self.logger = logger
     }
 
-    /// Opens (creating if needed) the file at `path` and applies pending migrations.
-    public static func open(path: String, logger: Logger = Logger(label: "credits.store")) async throws -> DeskDatabase {
+    static func isPostgres(_ location: String) -> Bool {
+        location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+    }
+
+    /// Opens (creating if needed) the desk at `location` — a SQLite file path, or a
+    /// `postgres://` URL — and applies pending migrations.
+    public static func open(
+        path location: String, postgres settings: PostgresSettings = PostgresSettings(),
+        logger: Logger = Logger(label: "credits.store")
+    ) async throws -> DeskDatabase {
+        let database = isPostgres(location)
+            ? try await openPostgres(location, settings: settings, logger: logger)
+            : try await openSQLite(location, logger: logger)
+        do {
+            try await Migrations.apply(to: database)
+        } catch {
+            await database.close()
+            throw database.translate(error)
+        }
+        return database
+    }
+
+    static func openSQLite(_ path: String, logger: Logger) async throws -> DeskDatabase {
         let connection: SQLiteConnection
         do {
             connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         } catch {
             throw StoreError(.cannotOpen, "can't open the SQLite database at \(path) (\(error)); check the path and that its folder is writable")
         }
-        let database = DeskDatabase(path: path, connection: connection, logger: logger)
+        let database = DeskDatabase(path: path, engine: .sqlite(connection, AsyncGate()), logger: logger)
         do {
-            let sql = connection.sql()
             // WAL lets readers in other processes read while one writes; busy_timeout makes a
             // second process wait for the write lock instead of failing at once.
             for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"] {
-                try await sql.raw(SQLQueryString(pragma)).run()
+                try await connection.sql().raw(SQLQueryString(pragma)).run()
             }
-            try await Migrations.apply(to: database)
         } catch {
             try? await connection.close()
-            throw error
+            throw StoreError(.cannotOpen, "\(path) is not a usable SQLite database (\(error))")
         }
         return database
     }
 
     public func close() async {
-        await gate.enter()
-        try? await connection.close()
-        await gate.leave()
+        switch engine {
+        case .sqlite(let connection, let gate):
+            await gate.enter()
+            try? await connection.close()
+            await gate.leave()
+        case .postgres(_, let runner):
+            runner.cancel()
+            await runner.value
+        }
     }
 
     /// Runs `body` in one write transaction: all of it commits, or none of it.
     public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await transaction(begin: "BEGIN IMMEDIATE", body)
+        try await transaction(writing: true, body)
     }
 
     /// Runs `body` in one read transaction, so everything it reads is of one moment.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await transaction(begin: "BEGIN", body)
+        try await transaction(writing: false, body)
     }
 
-    private func transaction<T: Sendable>(
-        begin: String, _ body: @Sendable (any SQLDatabase) async throws -> T
-    ) async throws -> T {
-        await gate.enter()
+    func transaction<T: Sendable>(writing: Bool, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
-            let result = try await inTransaction(begin: begin, body)
-            await gate.leave()
-            return result
+            switch engine {
+            case .sqlite(let connection, let gate):
+                await gate.enter()
+                do {
+                    let result = try await Self.inTransaction(connection.sql(), begin: [writing ? "BEGIN IMMEDIATE" : "BEGIN"], body)
+                    await gate.leave()
+                    return result
+                } catch {
+                    await gate.leave()
+                    throw error
+                }
+            case .postgres(let client, _):
+                return try await client.withConnection { connection in
+                    // One advisory lock for all writers, held until commit (see the type's comment).
+                    let begin = writing ? ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"] : ["BEGIN READ ONLY"]
+                    return try await Self.inTransaction(connection.sql(), begin: begin, body)
+                }
+            }
         } catch {
-            await gate.leave()
-            throw error
+            throw translate(error)
         }
     }
 
-    private func inTransaction<T: Sendable>(
-        begin: String, _ body: @Sendable (any SQLDatabase) async throws -> T
+    static let writerLockKey = 7_353_535
+
+    static func inTransaction<T: Sendable>(
+        _ sql: any SQLDatabase, begin: [String], _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        let sql = connection.sql()
-        try await sql.raw(SQLQueryString(begin)).run()
+        for statement in begin { try await sql.raw(SQLQueryString(statement)).run() }
         do {
             let result = try await body(sql)
             try await sql.raw("COMMIT").run()

@@ -139,7 +139,7 @@ extension DeskStore {
         let filter: SQLQueryString = customer.map { " AND customer_id = \(bind: $0.rawValue)" } ?? ""
         let lots = try await sql.raw("""
             SELECT * FROM lots WHERE expires_on <= \(bind: asOf.description) AND credits_available > 0\(filter)
-            ORDER BY id\(Dialect.forUpdate(sql))
+            ORDER BY id
             """).all().map(Rows.lot)
         let entries = Expiry.due(lots: lots, asOf: asOf, actor: actor)
         let byID = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0) })

@@ -111,7 +111,7 @@ extension DeskStore {
                 // Expiries due in the quarter must be on the ledger before it is closed for good.
                 let due = try await sql.raw("""
                     SELECT * FROM lots WHERE customer_id = \(bind: customer.rawValue) AND credits_available > 0
-                    AND expires_on <= \(bind: quarter.endsOn.description) ORDER BY id\(Dialect.forUpdate(sql))
+                    AND expires_on <= \(bind: quarter.endsOn.description) ORDER BY id
                     """).all().map(Rows.lot)
                 let entries = Expiry.due(lots: due, asOf: quarter.endsOn, actor: actor)
                 let byID = Dictionary(uniqueKeysWithValues: due.map { ($0.id, $0) })
@@ -167,12 +167,12 @@ extension DeskStore {
     public func creditTotals() async throws -> [String: Int] {
         try await database.read { sql in
             var totals: [String: Int] = [:]
-            if let row = try await sql.raw("SELECT COALESCE(SUM(credits_available), 0) AS a, COALESCE(SUM(credits_held), 0) AS h FROM lots").first() {
+            if let row = try await sql.raw("SELECT CAST(COALESCE(SUM(credits_available), 0) AS BIGINT) AS a, CAST(COALESCE(SUM(credits_held), 0) AS BIGINT) AS h FROM lots").first() {
                 totals["available"] = try row.decode(column: "a", as: Int.self)
                 totals["held"] = try row.decode(column: "h", as: Int.self)
             }
             for row in try await sql.raw("""
-                SELECT kind, COALESCE(SUM(credits_available_delta + credits_held_delta), 0) AS total FROM ledger_entries
+                SELECT kind, CAST(COALESCE(SUM(credits_available_delta + credits_held_delta), 0) AS BIGINT) AS total FROM ledger_entries
                 WHERE kind IN ('delivery', 'expiry') GROUP BY kind
                 """).all() {
                 totals[try row.decode(column: "kind", as: String.self)] = -(try row.decode(column: "total", as: Int.self))

@@ -67,13 +67,13 @@ public struct DeskStore: Sendable {
         return try Rows.lot(row)
     }
 
-    /// A customer's lots, of one program or all, locked for the transaction on PostgreSQL.
-    /// In a fixed order (by id) so that two writers never wait on each other in a cycle.
+    /// A customer's lots, of one program or all, by id. Inside a write transaction no other
+    /// writer can change them until it commits (writers are serialised, see `DeskDatabase`).
     static func lots(of customer: Customer.ID, program: Program.ID? = nil, on sql: any SQLDatabase) async throws -> [Lot] {
         let programFilter: SQLQueryString = program.map { " AND program_id = \(bind: $0.rawValue)" } ?? ""
         let rows = try await sql.raw("""
             SELECT * FROM lots WHERE customer_id = \(bind: customer.rawValue)\(programFilter)
-            ORDER BY id LIMIT \(unsafeRaw: String(Limits.lotsPerCustomerMax))\(Dialect.forUpdate(sql))
+            ORDER BY id LIMIT \(unsafeRaw: String(Limits.lotsPerCustomerMax))
             """).all()
         return try rows.map(Rows.lot)
     }

@@ -59,7 +59,7 @@ extension DeskStore {
     static func storedResponse(principal: String, key: String, requestHash: String, on sql: any SQLDatabase) async throws -> StoredResponse? {
         guard let row = try await sql.raw("""
             SELECT request_hash, status, body FROM idempotency_keys
-            WHERE principal = \(bind: principal) AND idempotency_key = \(bind: key)\(Dialect.forUpdate(sql))
+            WHERE principal = \(bind: principal) AND idempotency_key = \(bind: key)
             """).first() else { return nil }
         guard try row.decode(column: "request_hash", as: String.self) == requestHash else {
             throw Rejection(.idempotencyKeyReuse, "Idempotency-Key \(key.prefix(40)) was used for a different request")

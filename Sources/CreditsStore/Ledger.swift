@@ -11,7 +11,7 @@ enum Ledger {
         _ entries: [LedgerEntry], expecting expected: [Lot], recordedAt: String, on sql: any SQLDatabase
     ) async throws {
         guard !entries.isEmpty else { return }
-        let head = try await sql.raw("SELECT seq, hash FROM ledger_head WHERE id = 1\(Dialect.forUpdate(sql))").first()
+        let head = try await sql.raw("SELECT seq, hash FROM ledger_head WHERE id = 1").first()
         guard let head else { throw StoreError(.corruptRow, "ledger_head row is missing") }
         var seq = try head.decode(column: "seq", as: Int.self)
         var prevHash = try head.decode(column: "hash", as: String.self)
@@ -67,13 +67,5 @@ enum Ledger {
             """).first()
         guard let row else { throw StoreError(.corruptRow, "id counter \(name) is missing") }
         return try row.decode(column: "next_value", as: Int.self) - 1
-    }
-}
-
-/// The few places where SQLite and PostgreSQL need different SQL.
-enum Dialect {
-    /// Row locks: PostgreSQL needs them to serialise writers; SQLite's one writer needs none.
-    static func forUpdate(_ sql: any SQLDatabase) -> SQLQueryString {
-        sql.dialect.name == "sqlite" ? "" : " FOR UPDATE"
     }
 }

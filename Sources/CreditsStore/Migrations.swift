@@ -6,8 +6,16 @@ import SQLKit
 /// The SQL is the subset SQLite and PostgreSQL both accept (BIGINT for every number, TEXT for
 /// dates as `YYYY-MM-DD`), so one list serves both engines.
 enum Migrations {
-    static let all: [(version: Int, name: String, statements: [String])] = [
-        (1, "desk schema", [
+    struct Migration {
+        let version: Int
+        let name: String
+        let statements: [String]
+        /// PostgreSQL's form, where it differs from the shared SQL.
+        var postgres: [String]? = nil
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, name: "desk schema", statements: [
             """
             CREATE TABLE programs (
                 id TEXT PRIMARY KEY, name TEXT NOT NULL, block_sizes TEXT NOT NULL,
@@ -113,7 +121,7 @@ enum Migrations {
         ]),
         // The ledger is append-only: the database itself refuses to change or remove an entry.
         // (Someone with the file can still drop the triggers; `credits verify` catches that.)
-        (2, "append-only ledger", [
+        Migration(version: 2, name: "append-only ledger", statements: [
             """
             CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
             BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END
@@ -122,10 +130,23 @@ enum Migrations {
             CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
             BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END
             """,
+        ], postgres: [
+            """
+            CREATE FUNCTION ledger_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'ledger entries are append-only'; END $$
+            """,
+            """
+            CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+            FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only()
+            """,
+            """
+            CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+            FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only()
+            """,
         ]),
         // API access: principals with a role (and the customers they may see), tokens stored as
         // hashes only, and the idempotency keys of writes.
-        (3, "accounts and idempotency", [
+        Migration(version: 3, name: "accounts and idempotency", statements: [
             """
             CREATE TABLE principals (
                 name TEXT PRIMARY KEY, role TEXT NOT NULL, created_at TEXT NOT NULL)
@@ -151,25 +172,27 @@ enum Migrations {
 
     static var latestVersion: Int { all.last!.version }
 
+    /// Each migration checks and applies itself inside one write transaction, so two processes
+    /// starting at once can't both apply it (writers are serialised on both engines).
     static func apply(to database: DeskDatabase) async throws {
+        let postgres = database.engineName == "postgresql"
         try await database.write { sql in
             try await sql.raw("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version BIGINT PRIMARY KEY, name TEXT NOT NULL)
                 """).run()
         }
-        let applied = try await database.read { sql in
-            try await sql.raw("SELECT version FROM schema_migrations").all().map {
-                try $0.decode(column: "version", as: Int.self)
-            }
-        }
-        if let newest = applied.max(), newest > latestVersion {
-            throw StoreError(.schemaTooNew,
-                "the database has schema version \(newest), this program knows up to \(latestVersion); use a newer credits")
-        }
-        for migration in all where !applied.contains(migration.version) {
+        for migration in all {
             try await database.write { sql in
-                for statement in migration.statements {
+                let applied = try await sql.raw("SELECT version FROM schema_migrations").all().map {
+                    try $0.decode(column: "version", as: Int.self)
+                }
+                if let newest = applied.max(), newest > latestVersion {
+                    throw StoreError(.schemaTooNew,
+                        "the database has schema version \(newest), this program knows up to \(latestVersion); use a newer credits")
+                }
+                guard !applied.contains(migration.version) else { return }
+                for statement in (postgres ? migration.postgres : nil) ?? migration.statements {
                     try await sql.raw(SQLQueryString(statement)).run()
                 }
                 try await sql.raw("""
@@ -178,5 +201,4 @@ enum Migrations {
             }
         }
     }
-
 }

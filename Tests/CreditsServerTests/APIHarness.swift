@@ -9,8 +9,8 @@ import Logging
 import NIOCore
 import Testing
 
-/// A desk served over a real socket on a free port, with a token per role, on a fresh SQLite
-/// file. "Today" is pinned to 2026-03-15.
+/// A desk served over a real socket on a free port, with a token per role, on a scratch desk
+/// (SQLite, or PostgreSQL with `CREDITS_TEST_DATABASE`). "Today" is pinned to 2026-03-15.
 struct APIHarness {
     let store: DeskStore
     let client: any TestClientProtocol
@@ -33,10 +33,8 @@ struct APIHarness {
     }
 
     static func run(_ body: @Sendable (APIHarness) async throws -> Void) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("credits-api-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let store = DeskStore(database: try await DeskDatabase.open(path: folder.appendingPathComponent("api.sqlite").path))
+        let scratch = try await ScratchDesk.make()
+        let store = DeskStore(database: scratch.database)
         do {
             let tokens = try await seed(store)
             var logger = Logger(label: "credits.test")
@@ -46,10 +44,10 @@ struct APIHarness {
                 try await body(APIHarness(store: store, client: client, tokens: tokens))
             }
         } catch {
-            await store.database.close()
+            await scratch.discard()
             throw error
         }
-        await store.database.close()
+        await scratch.discard()
     }
 
     /// Two entities, acme (JN-DE, 100 PSC in two lots) and globex (JN-US), one offering, tokens.

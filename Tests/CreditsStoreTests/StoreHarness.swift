@@ -4,30 +4,37 @@ import Foundation
 import SQLKit
 import Testing
 
-/// A fresh desk on a real SQLite file in a temporary folder, with one entity, two customers,
-/// two offerings and list prices. Closed (and the folder removed) by `withDesk` on every exit path.
+/// A fresh desk — a real SQLite file, or a fresh schema on the PostgreSQL server named by
+/// `CREDITS_TEST_DATABASE` — with one entity, two customers, two offerings and list prices.
+/// Discarded by `withDesk` on every exit path.
 struct StoreHarness {
     let store: DeskStore
-    let folder: URL
-    var path: String { store.database.path }
+    let scratch: ScratchDesk
 
     static let ops = Actor(name: "ops", role: .operations)
     static func date(_ text: String) -> CalendarDate { CalendarDate(text)! }
 
     static func withDesk(_ body: (StoreHarness) async throws -> Void) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("credits-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let database = try await DeskDatabase.open(path: folder.appendingPathComponent("desk.sqlite").path)
-        let harness = StoreHarness(store: DeskStore(database: database), folder: folder)
+        let scratch = try await ScratchDesk.make()
+        let harness = StoreHarness(store: DeskStore(database: scratch.database), scratch: scratch)
         do {
             try await harness.seedCatalog()
             try await body(harness)
         } catch {
-            await database.close()
+            await scratch.discard()
             throw error
         }
-        await database.close()
+        await scratch.discard()
+    }
+
+    var isPostgres: Bool { store.database.engineName == "postgresql" }
+
+    /// Removes the triggers that keep the ledger append-only, as someone with the database could.
+    func dropAppendOnlyGuards(on sql: any SQLDatabase) async throws {
+        let suffix = isPostgres ? " ON ledger_entries" : ""
+        for trigger in ["ledger_entries_no_update", "ledger_entries_no_delete"] {
+            try await sql.raw(SQLQueryString("DROP TRIGGER \(trigger)\(suffix)")).run()
+        }
     }
 
     func seedCatalog() async throws {

@@ -4,7 +4,7 @@ import Foundation
 import SQLKit
 import Testing
 
-@Suite("Store on a SQLite file")
+@Suite("Store contract (SQLite file, or PostgreSQL with CREDITS_TEST_DATABASE)")
 struct StoreTests {
     @Test("an order, a call-off over two lots, delivery: balances, ledger and verify agree")
     func lifeOfACredit() async throws {
@@ -31,7 +31,7 @@ struct StoreTests {
             try await desk.order(30, po: "PO-1", on: "2026-01-10")
             _ = try await desk.callOff(5, on: "2026-01-11", plannedEnd: "2026-03-01")
             let before = try await desk.snapshot()
-            let reopened = DeskStore(database: try await DeskDatabase.open(path: desk.path))
+            let reopened = DeskStore(database: try await desk.scratch.reopen())
             let entries = try await reopened.ledger()
             let verified = try await reopened.verify()
             await reopened.database.close()
@@ -189,9 +189,8 @@ struct StoreTests {
             _ = try await desk.store.transition(engagement.id, .cancel, today: StoreHarness.date("2026-01-16"), actor: StoreHarness.ops)
             _ = try await desk.store.adjust(AdjustmentRequest(customer: "acme", lot: 1, credits: -10, reason: "duplicate order"), today: StoreHarness.date("2026-01-17"), actor: StoreHarness.ops)
             try await desk.store.database.write { sql in
-                // Someone with the file can drop the guard triggers first.
-                try await sql.raw("DROP TRIGGER ledger_entries_no_update").run()
-                try await sql.raw("DROP TRIGGER ledger_entries_no_delete").run()
+                // Someone with the database can drop the guard triggers first.
+                try await desk.dropAppendOnlyGuards(on: sql)
                 try await sql.raw(SQLQueryString(tamper)).run()
             }
             let report = try await desk.store.verify()

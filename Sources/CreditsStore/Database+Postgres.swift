@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+
+extension DeskDatabase {
+    static func openPostgres(_ url: String, settings: PostgresSettings, logger: Logger) async throws -> DeskDatabase {
+        guard let parts = URLComponents(string: url), let host = parts.host, !host.isEmpty else {
+            throw StoreError(.cannotOpen, "'\(redacted(url))' is not a PostgreSQL URL like postgres://user:password@host:5432/database")
+        }
+        let requireTLS = parts.queryItems?.contains { $0.name == "sslmode" && $0.value == "require" } == true
+        let user = parts.user ?? "postgres"
+        let databaseName = parts.path.count > 1 ? String(parts.path.dropFirst()) : nil
+        try await checkReachable(host: host, port: parts.port ?? 5432, user: user, password: parts.password,
+                                 database: databaseName, requireTLS: requireTLS, settings: settings, url: url, logger: logger)
+        var configuration = PostgresClient.Configuration(
+            host: host, port: parts.port ?? 5432, username: user, password: parts.password, database: databaseName,
+            tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        configuration.options.maximumConnections = settings.poolSizeMax
+        configuration.options.connectTimeout = .seconds(Int64(settings.connectTimeoutSeconds))
+        configuration.options.additionalStartupParameters = [("statement_timeout", String(settings.statementTimeoutMilliseconds))]
+        if let schema = settings.schema {
+            configuration.options.additionalStartupParameters.append(("search_path", schema))
+        }
+        // NB: the client warns if a lease races its `run()` starting; that race is harmless here.
+        var clientLogger = logger
+        clientLogger.logLevel = .error
+        let client = PostgresClient(configuration: configuration, backgroundLogger: clientLogger)
+        let runner = Task { await client.run() }
+        let database = DeskDatabase(path: redacted(url), engine: .postgres(client, runner), logger: logger)
+        do {
+            if let schema = settings.schema {
+                try await client.withConnection { connection in
+                    try await connection.sql().raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
+                }
+            }
+            _ = try await database.read { sql in try await sql.raw("SELECT 1 AS one").first() }
+        } catch {
+            await database.close()
+            throw StoreError(.cannotOpen, "can't reach PostgreSQL at \(redacted(url)): \(database.translate(error)); check that the server runs and the URL is right")
+        }
+        return database
+    }
+
+    /// One plain connection first, so a wrong URL or a stopped server is reported within the
+    /// connect timeout rather than after the pool has given up retrying.
+    static func checkReachable(
+        host: String, port: Int, user: String, password: String?, database: String?, requireTLS: Bool,
+        settings: PostgresSettings, url: String, logger: Logger
+    ) async throws {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database,
+            tls: requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable)
+        configuration.options.connectTimeout = .seconds(Int64(settings.connectTimeoutSeconds))
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            throw StoreError(.cannotOpen, "can't reach PostgreSQL at \(redacted(url)) (\(describe(error))); check that the server runs and the URL is right")
+        }
+    }
+
+    /// PSQLError hides its details from `description` (they may hold secrets); the code, the
+    /// underlying network error and the server's message are safe to show.
+    static func describe(_ error: any Error) -> String {
+        guard let psql = error as? PSQLError else { return String(describing: error).prefix(200).description }
+        var parts = [psql.code.description]
+        if let underlying = psql.underlying { parts.append(String(describing: underlying).prefix(160).description) }
+        if let message = psql.serverInfo?[.message] { parts.append(message) }
+        return parts.joined(separator: ": ")
+    }
+
+    /// The URL without its password, for messages and logs.
+    static func redacted(_ url: String) -> String {
+        guard var parts = URLComponents(string: url), parts.password != nil else { return url }
+        parts.password = "***"
+        return parts.string ?? url
+    }
+
+    /// Connection-level failures become `unavailable` (HTTP 503: try again); errors the server
+    /// reports about a statement stay as they are, since they are bugs.
+    func translate(_ error: any Error) -> any Error {
+        switch error {
+        case is Rejection, is StoreError: return error
+        case let psql as PSQLError:
+            if let state = psql.serverInfo?[.sqlState] {
+                // 08: connection exception; 57P: operator intervention (shutdown); 53: resources.
+                if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
+                    return StoreError(.unavailable, "PostgreSQL is not available (\(state)); retry shortly")
+                }
+                return error
+            }
+            return StoreError(.unavailable, "PostgreSQL connection failed (\(psql.code)); retry shortly")
+        case is NIOConnectionError, is ChannelError, is PostgresClientUnavailable:
+            return StoreError(.unavailable, "PostgreSQL connection failed (\(error)); retry shortly")
+        default:
+            if String(describing: type(of: error)).contains("Connection") {
+                return StoreError(.unavailable, "database connection failed (\(error)); retry shortly")
+            }
+            return error
+        }
+    }
+}
+
+/// Placeholder for pool errors that don't have a public type of their own.
+struct PostgresClientUnavailable: Error {}
+
+import CreditsCore
