@@ -100,7 +100,7 @@ extension DeskAPI {
     }
 
     func view(_ engagement: Engagement) async throws -> EngagementBody {
-        let lots = try await store.summary(of: engagement.customer, today: today()).lots
+        let lots = try await store.lots(engagement.draws.map(\.lot))
         let expiries = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0.expiresOn) })
         return EngagementBody(engagement: engagement, overdue: engagement.isOverdue(on: today(), lotExpiries: expiries))
     }

@@ -31,11 +31,12 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         response.headers[.init("X-Request-Id")!] = requestID
         let route = context.endpointPath ?? "unmatched"
-        metrics.record(method: request.method.rawValue, route: route, status: Int(response.status.code),
-                       duration: ContinuousClock.now - started)
+        let duration = ContinuousClock.now - started
+        metrics.record(method: request.method.rawValue, route: route, status: Int(response.status.code), duration: duration)
         logger.info("request", metadata: [
             "method": .string(request.method.rawValue), "path": .string(request.uri.path),
             "route": .string(route), "status": .stringConvertible(response.status.code),
+            "duration_ms": .stringConvertible(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000),
         ])
         return response
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import NIOCore
 import NIOPosix
@@ -108,3 +109,101 @@ extension DeskDatabase {
 struct PostgresClientUnavailable: Error {}
 
 import CreditsCore
+
+extension DeskDatabase {
+    /// How long a request waits for a pooled connection before it is told the database is
+    /// unavailable. While PostgreSQL is down the pool keeps retrying; callers shouldn't hang on it.
+    var leaseTimeoutSeconds: Int {
+        switch engine {
+        case .sqlite: 0
+        case .postgres: 5
+        }
+    }
+
+    /// Runs `operation`, failing with `unavailable` if it hasn't got its connection (called
+    /// `leased`) within the deadline. Once leased it runs to the end: timing out a transaction
+    /// that may be committing would tell the client "failed" about a write that happened.
+    ///
+    /// NB: not a task group. A group waits for all its children, and while PostgreSQL is down a
+    /// pending lease may not end when cancelled; the caller must get its answer regardless.
+    static let transactionAnswerSecondsMax = 20
+
+    static func withLeaseDeadline<T: Sendable>(
+        seconds: Int, _ operation: @escaping @Sendable (@escaping @Sendable () throws -> Void) async throws -> T
+    ) async throws -> T {
+        let lease = LeaseRace()
+        let answer = OneAnswer<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            answer.install(continuation)
+            let work = Task {
+                do {
+                    // A connection that arrives after the caller was told "unavailable" is not used.
+                    answer.give(.success(try await operation { guard lease.lease() else { throw CancellationError() } }))
+                } catch {
+                    answer.give(.failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                if lease.expire() {
+                    answer.give(.failure(StoreError(.unavailable, "no database connection within \(seconds) s; PostgreSQL may be down, retry shortly")))
+                    work.cancel()
+                    return
+                }
+                // Leased: a server that died mid-transaction may never answer on its socket. The
+                // caller hears "unknown" rather than waiting for ever; a retry with the same
+                // Idempotency-Key then finds the write if it committed.
+                try? await Task.sleep(for: .seconds(Self.transactionAnswerSecondsMax))
+                answer.give(.failure(StoreError(.unavailable, "no answer from PostgreSQL within \(Self.transactionAnswerSecondsMax + seconds) s; the change may or may not have been made: retry with the same Idempotency-Key")))
+            }
+        }
+    }
+}
+
+/// A continuation resumed once, by whichever of its racers answers first.
+final class OneAnswer<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, early: Result<T, any Error>?)>((nil, nil))
+
+    func install(_ continuation: CheckedContinuation<T, any Error>) {
+        let early: Result<T, any Error>? = state.withLock { state in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func give(_ result: Result<T, any Error>) {
+        let continuation: CheckedContinuation<T, any Error>? = state.withLock { state in
+            guard state.early == nil else { return nil }
+            state.early = result
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(with: result)
+    }
+}
+
+
+/// Who wins between a connection lease and its deadline: exactly one of them.
+final class LeaseRace: Sendable {
+    private enum State { case pending, leased, expired }
+    private let state = Mutex(State.pending)
+
+    func lease() -> Bool { win(.leased) }
+    func expire() -> Bool { win(.expired) }
+
+    private func win(_ outcome: State) -> Bool {
+        state.withLock { state in
+            guard case .pending = state else { return false }
+            state = outcome
+            return true
+        }
+    }
+}
+
+final class LeaseFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}

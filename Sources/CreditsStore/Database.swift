@@ -144,22 +144,26 @@ public final class DeskDatabase: Sendable {
             try? await connection.close()
             await gate.leave()
         case .postgres(_, let runner):
+            // The pool stops when its run task is cancelled; don't wait on it for ever if a lease
+            // is stuck on a dead server.
             runner.cancel()
-            await runner.value
+            let stopped = LeaseFlag()
+            Task { await runner.value; stopped.set() }
+            for _ in 0..<20 where !stopped.isSet { try? await Task.sleep(for: .milliseconds(100)) }
         }
     }
 
     /// Runs `body` in one write transaction: all of it commits, or none of it.
-    public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await transaction(writing: true, body)
     }
 
     /// Runs `body` in one read transaction, so everything it reads is of one moment.
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await transaction(writing: false, body)
     }
 
-    func transaction<T: Sendable>(writing: Bool, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(writing: Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
             case .sqlite(let connection, let gate):
@@ -173,10 +177,13 @@ public final class DeskDatabase: Sendable {
                     throw error
                 }
             case .postgres(let client, _):
-                return try await client.withConnection { connection in
-                    // One advisory lock for all writers, held until commit (see the type's comment).
-                    let begin = writing ? ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"] : ["BEGIN READ ONLY"]
-                    return try await Self.inTransaction(connection.sql(), begin: begin, body)
+                return try await Self.withLeaseDeadline(seconds: leaseTimeoutSeconds) { leased in
+                    try await client.withConnection { connection in
+                        try leased()
+                        // One advisory lock for all writers, held until commit (see the type's comment).
+                        let begin = writing ? ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"] : ["BEGIN READ ONLY"]
+                        return try await Self.inTransaction(connection.sql(), begin: begin, body)
+                    }
                 }
             }
         } catch {

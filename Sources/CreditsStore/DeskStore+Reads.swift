@@ -63,6 +63,15 @@ extension DeskStore {
         }
     }
 
+    /// The lots with these ids (an engagement's draws, say).
+    public func lots(_ ids: [Lot.ID]) async throws -> [Lot] {
+        try await database.read { sql in
+            var lots: [Lot] = []
+            for id in ids.prefix(Limits.lotsPerCustomerMax) { lots.append(try await Self.lot(id, on: sql)) }
+            return lots
+        }
+    }
+
     public func engagement(_ id: Engagement.ID) async throws -> Engagement {
         try await database.read { sql in try await Self.engagement(id, on: sql) }
     }

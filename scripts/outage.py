@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Call-off load through a database outage. Clients call off 5 credits at a time with a fresh
+Idempotency-Key each and log every acknowledged answer; the caller stops and restarts PostgreSQL
+meanwhile (see scripts/pg-outage). Then: every acknowledged call-off exists exactly once, answers
+during the outage were 503 problem documents, and the server served again by itself afterwards.
+"""
+import argparse, http.client, json, sys, threading, time, uuid
+from urllib.parse import urlparse
+
+def request(base, token, method, path, body=None, key=None):
+    url = urlparse(base)
+    try:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if key: headers["Idempotency-Key"] = key
+        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type") or "", response.read().decode()
+    except OSError as error:
+        return 0, "", str(error)
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--customer", required=True)
+    parser.add_argument("--seconds", type=float, default=12)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    call_off = {"customer": args.customer, "program": "PSC", "purchaseOrder": "PO-OUT", "sowReference": "SOW-OUT",
+                "sowSignedOn": "2026-11-01", "plannedEndOn": "2026-12-31",
+                "custom": {"title": "Outage", "kind": "design", "pricing": "fixed-scope", "deliverables": ["D"], "credits": 5}}
+    lock = threading.Lock()
+    acknowledged, statuses, bad = {}, {}, []
+    deadline = time.time() + args.seconds
+
+    def client():
+        while time.time() < deadline:
+            key = str(uuid.uuid4())
+            status, content_type, body = request(args.server, args.token, "POST", "/v1/call-offs", call_off, key)
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+                if status == 201:
+                    acknowledged[key] = (json.loads(body)["id"], time.time())
+                elif status == 503:
+                    if not content_type.startswith("application/problem+json"): bad.append(f"503 as {content_type}")
+                elif status >= 500 or status == 0:
+                    bad.append(f"{status} {body[:160]}")
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    for thread in threads: thread.start()
+    for thread in threads: thread.join()
+
+    failures = list(bad[:5])
+    ids = [engagement for engagement, _ in acknowledged.values()]
+    if len(set(ids)) != len(ids): failures.append("two acknowledged keys share an engagement")
+    for key, (engagement, _) in acknowledged.items():
+        status, _, body = request(args.server, args.token, "GET", f"/v1/engagements/{engagement}")
+        if status != 200: failures.append(f"acknowledged engagement {engagement} is missing: {status}")
+    status, _, body = request(args.server, args.token, "GET", f"/v1/ledger?customer={args.customer}&limit=1000")
+    call_offs = [e for e in json.loads(body)["entries"] if e["kind"] == "call-off"]
+    if len(call_offs) != len(acknowledged): failures.append(f"{len(call_offs)} call-off entries for {len(acknowledged)} acknowledged")
+    if statuses.get(503, 0) == 0: failures.append("no 503 seen: the outage was not observed")
+    last_ok = max((t for _, t in acknowledged.values()), default=0)
+    if last_ok < deadline - 4: failures.append("the server did not serve again after the database came back")
+    print(f"outage: answers {dict(sorted(statuses.items()))}, {len(acknowledged)} acknowledged, all found once: "
+          f"{'yes' if not failures else 'no'}")
+    for failure in failures: print("outage: FAIL " + failure, file=sys.stderr)
+    sys.exit(1 if failures else 0)
+
+if __name__ == "__main__":
+    main()
