@@ -5,7 +5,7 @@ import Foundation
 
 /// Options every desk command shares.
 struct DeskOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite file of the desk (env CREDITS_DATABASE).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("SQLite file, or postgres://user:password@host:port/database (env CREDITS_DATABASE).", valueName: "path|url"))
     var database: String?
 
     @Option(name: .customLong("as-of"), help: ArgumentHelp("Act as if today were this date (YYYY-MM-DD).", valueName: "date"))
@@ -13,6 +13,15 @@ struct DeskOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
+
+    @Option(name: .customLong("pool-size"), help: ArgumentHelp("PostgreSQL: connections per process (1–100).", valueName: "n"))
+    var poolSize: String = "10"
+
+    @Option(name: .customLong("statement-timeout-ms"), help: ArgumentHelp("PostgreSQL: the longest one statement may run.", valueName: "ms"))
+    var statementTimeout: String = "15000"
+
+    @Option(name: .customLong("connect-timeout"), help: ArgumentHelp("PostgreSQL: seconds to wait for a connection to open.", valueName: "s"))
+    var connectTimeout: String = "5"
 
     var databasePath: String {
         database ?? ProcessInfo.processInfo.environment["CREDITS_DATABASE"] ?? "credits.sqlite"
@@ -24,8 +33,16 @@ struct DeskOptions: ParsableArguments {
         return Clock.systemToday()
     }
 
+    func postgresSettings() throws -> PostgresSettings {
+        var settings = PostgresSettings()
+        settings.poolSizeMax = try Parse.integer(poolSize, field: "--pool-size", range: 1...100)
+        settings.statementTimeoutMilliseconds = try Parse.integer(statementTimeout, field: "--statement-timeout-ms", range: 100...600_000)
+        settings.connectTimeoutSeconds = try Parse.integer(connectTimeout, field: "--connect-timeout", range: 1...120)
+        return settings
+    }
+
     func openStore() async throws -> DeskStore {
-        DeskStore(database: try await DeskDatabase.open(path: databasePath))
+        DeskStore(database: try await DeskDatabase.open(path: databasePath, postgres: try postgresSettings()))
     }
 
     /// Opens the desk, runs `body`, and closes the desk whether `body` succeeded or not.

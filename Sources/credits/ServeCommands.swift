@@ -61,3 +61,42 @@ struct TokenCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct MigrateData: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate-data",
+        abstract: "Copy a whole SQLite desk into an empty PostgreSQL one, then verify both (same chain head).")
+    @Option(help: "The SQLite desk to copy.") var from: String
+    @Option(help: "The empty desk to copy into, e.g. postgres://user@host/credits.") var to: String
+
+    func run() async throws {
+        var clean = true
+        try await guarded {
+            let source = try await DeskDatabase.open(path: from)
+            let target: DeskDatabase
+            do { target = try await DeskDatabase.open(path: to) } catch {
+                await source.close()
+                throw error
+            }
+            do {
+                let counts = try await DeskCopy.copy(from: source, to: target) { table, rows in
+                    FileHandle.standardError.write(Data("  \(table): \(rows) rows\n".utf8))
+                }
+                let before = try await DeskStore(database: source).verify()
+                let after = try await DeskStore(database: target).verify()
+                clean = before.isClean && after.isClean && before.headHash == after.headHash
+                print("copied \(counts["ledger_entries"] ?? 0) ledger entries, \(counts["lots"] ?? 0) lots, \(counts["customers"] ?? 0) customers")
+                print("source \(source.path): \(before.isClean ? "verifies" : "FAILS: \(before.failure ?? "")"), head \(before.headHash)")
+                print("target \(target.path): \(after.isClean ? "verifies" : "FAILS: \(after.failure ?? "")"), head \(after.headHash)")
+                print(clean ? "the two ledgers are equal" : "the ledgers differ: do not switch over")
+            } catch {
+                await source.close()
+                await target.close()
+                throw error
+            }
+            await source.close()
+            await target.close()
+        }
+        if !clean { throw Exit.verificationFailed }
+    }
+}
