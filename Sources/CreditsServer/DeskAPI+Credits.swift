@@ -176,7 +176,9 @@ extension DeskAPI {
             let customer = input.query.customer.map(Customer.ID.init)
             try authorize(customer.map { .readCustomer($0) } ?? .readDesk)
             let limit = input.query.limit ?? 100
-            let entries = try await store.ledger(customer: customer, afterSeq: input.query.after ?? 0, limit: limit)
+            let entries = try await store.ledger(
+                customer: customer, from: try Self.date(input.query.from, field: "from"), to: try Self.date(input.query.to, field: "to"),
+                afterSeq: input.query.after ?? 0, limit: limit)
             struct Page: Encodable { let entries: [LedgerEntryBody]; let nextAfter: Int? }
             let page = Page(entries: entries.map(LedgerEntryBody.init), nextAfter: entries.count == limit ? entries.last?.seq : nil)
             return .ok(.init(body: .json(try Wire.convert(page))))

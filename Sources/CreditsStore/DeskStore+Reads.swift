@@ -76,10 +76,16 @@ extension DeskStore {
         try await database.read { sql in try await Self.engagement(id, on: sql) }
     }
 
-    /// Ledger entries in sequence order, optionally of one customer, from `afterSeq` on.
-    public func ledger(customer: Customer.ID? = nil, afterSeq: Int = 0, limit: Int = 1_000) async throws -> [RecordedEntry] {
+    /// Ledger entries in sequence order from `afterSeq` on, optionally of one customer and
+    /// effective within a range of dates.
+    public func ledger(
+        customer: Customer.ID? = nil, from: CalendarDate? = nil, to: CalendarDate? = nil, afterSeq: Int = 0,
+        limit: Int = 1_000
+    ) async throws -> [RecordedEntry] {
         try await database.read { sql in
-            let filter: SQLQueryString = customer.map { " AND customer_id = \(bind: $0.rawValue)" } ?? ""
+            var filter: SQLQueryString = customer.map { " AND customer_id = \(bind: $0.rawValue)" } ?? ""
+            if let from { filter = filter + " AND effective_on >= \(bind: from.description)" }
+            if let to { filter = filter + " AND effective_on <= \(bind: to.description)" }
             return try await sql.raw("""
                 SELECT * FROM ledger_entries WHERE seq > \(bind: afterSeq)\(filter)
                 ORDER BY seq LIMIT \(bind: min(max(limit, 1), 10_000))

@@ -66,6 +66,7 @@ struct APITests {
         ("GET", "/v1/customers/acme/statements/2026Q3", nil, 422, "quarter-not-started"),
         ("GET", "/v1/customers/acme/statements/2026Q9", nil, 400, "invalid-input"),
         ("GET", "/v1/ledger?limit=2", nil, 200, nil),
+        ("GET", "/v1/ledger?from=2026-02-30", nil, 400, "invalid-date"),
         ("GET", "/v1/verification", nil, 200, nil),
         ("GET", "/v1/nothing-here", nil, 404, "not-found"),
         ("POST", "/v1/call-offs", "{not json", 400, "invalid-request"),
@@ -101,6 +102,21 @@ struct APITests {
             #expect(balances.body.contains("\"creditsAvailable\" : 40") && balances.body.contains("\"creditsHeld\" : 60"), "\(balances.body)")
             let ledger = try await api.store.ledger(customer: "acme")
             #expect(ledger.filter { $0.entry.kind == .callOff }.map(\.entry.actor) == ["account-manager", "account-manager"])
+        }
+    }
+
+    @Test("the ledger pages by sequence number and filters by customer and effective date")
+    func ledgerPagingAndFilters() async throws {
+        try await APIHarness.run { api in
+            let february = try await api.call(.get, "/v1/ledger?from=2026-02-01&to=2026-02-28", as: "finance")
+            let entries = february.json["entries"] as? [[String: Any]] ?? []
+            #expect(entries.map { $0["effectiveOn"] as? String } == ["2026-02-10"])
+            let first = try await api.call(.get, "/v1/ledger?limit=1", as: "finance")
+            #expect(first.json["nextAfter"] as? Int == 1)
+            let second = try await api.call(.get, "/v1/ledger?limit=1&after=1", as: "finance")
+            #expect((second.json["entries"] as? [[String: Any]])?.first?["seq"] as? Int == 2)
+            let globex = try await api.call(.get, "/v1/ledger?customer=globex", as: "finance")
+            #expect((globex.json["entries"] as? [Any])?.isEmpty == true)
         }
     }
 
