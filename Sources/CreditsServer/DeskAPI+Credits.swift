@@ -161,6 +161,20 @@ extension DeskAPI {
         }
     }
 
+    /// Not one transaction (each statement is its own), so it is not an idempotent write: running
+    /// it again issues nothing twice anyway, which is what a retry needs.
+    func issueStatements(_ input: Operations.IssueStatements.Input) async throws -> Operations.IssueStatements.Output {
+        try await respond(Operations.IssueStatements.Output.default) {
+            let principal = try authorize(.operate)
+            guard case .json(let body) = input.body else { throw Rejection(.invalidInput, "a JSON body is required") }
+            guard let quarter = Quarter(body.quarter, fiscalYearStartMonth: try await store.fiscalYearStartMonth()) else {
+                throw Rejection(.invalidInput, "quarter '\(body.quarter.prefix(20))' is not of the form 2026Q3")
+            }
+            let run = try await store.issueStatements(quarter: quarter, today: today(), actor: principal.actor)
+            return .created(.init(body: .json(try Wire.convert(run))))
+        }
+    }
+
     func listExpiring(_ input: Operations.ListExpiring.Input) async throws -> Operations.ListExpiring.Output {
         try await respond(Operations.ListExpiring.Output.default) {
             let principal = try principal()

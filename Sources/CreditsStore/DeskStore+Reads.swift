@@ -201,3 +201,34 @@ extension DeskStore {
         _ = try await database.read { sql in try await sql.raw("SELECT 1 AS one").first() }
     }
 }
+
+extension DeskStore {
+    public struct StatementRun: Sendable, Codable {
+        public let quarter: String
+        public let issued: Int
+        public let alreadyIssued: Int
+    }
+
+    /// R14's quarterly run: issues the statement of every customer for a past quarter. Each is
+    /// its own transaction, so a run stopped half-way is simply run again; statements already
+    /// issued are left as they are.
+    public func issueStatements(
+        quarter: Quarter, today: CalendarDate, actor: Actor, progress: @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async throws -> StatementRun {
+        guard Statements.availability(of: quarter, today: today) == .issuable else {
+            throw Rejection(.quarterNotStarted, "quarter \(quarter) ends on \(quarter.endsOn); statements are issued after it ends (today is \(today))")
+        }
+        let customers = try await self.customers()
+        var issued = 0, already = 0
+        for (index, customer) in customers.enumerated() {
+            if try await storedStatement(of: customer.id, quarter: quarter) != nil {
+                already += 1
+            } else {
+                _ = try await statement(of: customer.id, quarter: quarter, today: today, actor: actor)
+                issued += 1
+            }
+            progress(index + 1, customers.count)
+        }
+        return StatementRun(quarter: quarter.description, issued: issued, alreadyIssued: already)
+    }
+}

@@ -200,28 +200,58 @@ struct Expiring: AsyncParsableCommand {
 
 struct StatementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "statement",
-        abstract: "A customer's quarterly statement (issued and stored the first time for a past quarter).")
-    @OptionGroup var options: DeskOptions
-    @Argument(help: "Customer code.") var customer: String
-    @Option(help: "Quarter, e.g. 2026Q3.") var quarter: String
-    @Option(help: "json, csv or text.") var format: String = "text"
+        commandName: "statement", abstract: "Quarterly statements: show one, or issue a quarter's for every customer.",
+        subcommands: [Show.self, Issue.self], defaultSubcommand: Show.self)
 
-    func run() async throws {
-        try await guarded {
-            let today = try options.today()
-            let format = options.json ? "json" : format
-            guard ["json", "csv", "text"].contains(format) else {
-                throw Rejection(.invalidInput, "--format is json, csv or text")
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A customer's quarterly statement (issued and stored the first time for a past quarter).")
+        @OptionGroup var options: DeskOptions
+        @Argument(help: "Customer code.") var customer: String
+        @Option(help: "Quarter, e.g. 2026Q3.") var quarter: String
+        @Option(help: "json, csv or text.") var format: String = "text"
+
+        func run() async throws {
+            try await guarded {
+                let today = try options.today()
+                let format = options.json ? "json" : format
+                guard ["json", "csv", "text"].contains(format) else {
+                    throw Rejection(.invalidInput, "--format is json, csv or text")
+                }
+                let document = try await options.withStore { store in
+                    let quarter = try Parse.quarter(quarter, fiscalYearStartMonth: try await store.fiscalYearStartMonth())
+                    return try await store.statement(of: Customer.ID(customer), quarter: quarter, today: today, actor: .operator_)
+                }
+                switch format {
+                case "json": print(document.json, terminator: "")
+                case "csv": print(StatementFormat.csv(document.statement), terminator: "")
+                default: print(StatementFormat.text(document.statement), terminator: "")
+                }
             }
-            let document = try await options.withStore { store in
-                let quarter = try Parse.quarter(quarter, fiscalYearStartMonth: try await store.fiscalYearStartMonth())
-                return try await store.statement(of: Customer.ID(customer), quarter: quarter, today: today, actor: .operator_)
-            }
-            switch format {
-            case "json": print(document.json, terminator: "")
-            case "csv": print(StatementFormat.csv(document.statement), terminator: "")
-            default: print(StatementFormat.text(document.statement), terminator: "")
+        }
+    }
+
+    struct Issue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue every customer's statement for a past quarter (safe to run again).")
+        @OptionGroup var options: DeskOptions
+        @Option(help: "Quarter, e.g. 2026Q3.") var quarter: String
+
+        func run() async throws {
+            try await guarded {
+                let today = try options.today()
+                let run = try await options.withStore { store in
+                    let quarter = try Parse.quarter(quarter, fiscalYearStartMonth: try await store.fiscalYearStartMonth())
+                    return try await store.issueStatements(quarter: quarter, today: today, actor: .operator_) { done, total in
+                        // Progress on stderr, so stdout stays the result a script reads.
+                        if done == total || done % 100 == 0 {
+                            FileHandle.standardError.write(Data("  \(done)/\(total) customers\n".utf8))
+                        }
+                    }
+                }
+                Output.emit(run, options: options) {
+                    "\(run.quarter): \(run.issued) statements issued, \(run.alreadyIssued) already issued"
+                }
             }
         }
     }

@@ -168,6 +168,11 @@ struct CLITests {
             let json1 = try cli.run(["statement", "bleu", "--quarter", "2026Q1", "--format", "json"], asOf: "2026-04-01")
             let json2 = try cli.run(["statement", "bleu", "--quarter", "2026Q1", "--format", "json"], asOf: "2026-10-01")
             #expect(json1.status == 0 && json1.stdout == json2.stdout && json1.stdout.contains("\"closingBalance\" : 15"))
+            let run = try cli.run(["statement", "issue", "--quarter", "2026Q2"], asOf: "2026-07-01")
+            #expect(run.stdout.contains("2026Q2: 1 statements issued, 0 already issued"), "\(run.stdout)\(run.stderr)")
+            #expect(run.stderr.contains("1/1 customers"))
+            let again = try cli.run(["statement", "issue", "--quarter", "2026Q2"], asOf: "2026-07-02")
+            #expect(again.stdout.contains("2026Q2: 0 statements issued, 1 already issued"))
             let csv = try cli.run(["statement", "bleu", "--quarter", "2026Q1", "--format", "csv"], asOf: "2026-10-01")
             #expect(csv.stdout.contains("summary,PSC,closing_balance,2026-03-31,,15,"), "\(csv.stdout)")
             let expiring = try cli.run(["expiring", "--within", "30"], asOf: "2027-01-20")
@@ -181,7 +186,8 @@ struct CLITests {
     @Test("every command has --help", arguments: [
         [], ["migrate"], ["program", "list"], ["entity", "add"], ["entity", "list"], ["customer", "add"], ["customer", "show"],
         ["offering", "add"], ["order", "place"], ["call-off"], ["engagement", "cancel"], ["expire"], ["balance"],
-        ["expiring"], ["statement"], ["adjust"], ["ledger"], ["verify"], ["demo"],
+        ["expiring"], ["statement"], ["statement", "issue"], ["adjust"], ["ledger"], ["verify"], ["demo"], ["serve"],
+        ["token", "create"], ["migrate-data"],
     ])
     func help(command: [String]) throws {
         let process = Process()

@@ -44,6 +44,7 @@ struct AccessTests {
         Route(method: .post, path: "/v1/engagements/1/start", json: nil, expect: acmeActors),
         Route(method: .post, path: "/v1/adjustments", json: { _ in #"{"customer":"acme","lot":1,"credits":-1,"reason":"correction"}"# }, expect: [.ok, .ok, .forbidden, .forbidden, .hidden, .forbidden]),
         Route(method: .post, path: "/v1/expiry-runs", json: nil, expect: vendorOperations),
+        Route(method: .post, path: "/v1/statement-runs", json: { _ in #"{"quarter":"2025Q4"}"# }, expect: vendorOperations),
         Route(method: .get, path: "/v1/expiring", json: nil, expect: everyone),
         Route(method: .get, path: "/v1/expiring?customer=acme", json: nil, expect: acmeReaders),
         Route(method: .get, path: "/v1/ledger", json: nil, expect: deskReaders),
