@@ -66,13 +66,14 @@ public struct PostgresSettings: Sendable {
 /// `credits serve` processes. Every operation runs in one transaction on one connection.
 ///
 /// Writers are serialised on both engines: SQLite by its one write lock (`BEGIN IMMEDIATE`) and one
-/// connection per process (STACK.md trap 3); PostgreSQL by a transaction-scoped advisory lock taken
+/// connection per process (STACK.md trap 3), with concurrent writes committed together
+/// (`BatchWriter`); PostgreSQL by a transaction-scoped advisory lock taken
 /// first in every write. The ledger's hash chain needs one order of entries anyway, and one writer
 /// at a time is what makes a double spend impossible across processes. `synchronous=FULL` (SQLite)
 /// and PostgreSQL's default `synchronous_commit=on` make a commit durable before it returns.
 public final class DeskDatabase: Sendable {
     enum Engine: Sendable {
-        case sqlite(SQLiteConnection, AsyncGate)
+        case sqlite(SQLiteConnection, AsyncGate, BatchWriter)
         case postgres(PostgresClient, Task<Void, Never>)
     }
 
@@ -123,7 +124,9 @@ public final class DeskDatabase: Sendable {
         } catch {
             throw StoreError(.cannotOpen, "can't open the SQLite database at \(path) (\(error)); check the path and that its folder is writable")
         }
-        let database = DeskDatabase(path: path, engine: .sqlite(connection, AsyncGate()), logger: logger)
+        let gate = AsyncGate()
+        let writer = BatchWriter(gate: gate) { connection.sql() }
+        let database = DeskDatabase(path: path, engine: .sqlite(connection, gate, writer), logger: logger)
         do {
             // WAL lets readers in other processes read while one writes; busy_timeout makes a
             // second process wait for the write lock instead of failing at once.
@@ -139,7 +142,7 @@ public final class DeskDatabase: Sendable {
 
     public func close() async {
         switch engine {
-        case .sqlite(let connection, let gate):
+        case .sqlite(let connection, let gate, _):
             await gate.enter()
             try? await connection.close()
             await gate.leave()
@@ -166,10 +169,12 @@ public final class DeskDatabase: Sendable {
     func transaction<T: Sendable>(writing: Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
-            case .sqlite(let connection, let gate):
+            case .sqlite(_, _, let writer) where writing:
+                return try await writer.submit(body)
+            case .sqlite(let connection, let gate, _):
                 await gate.enter()
                 do {
-                    let result = try await Self.inTransaction(connection.sql(), begin: [writing ? "BEGIN IMMEDIATE" : "BEGIN"], body)
+                    let result = try await Self.inTransaction(connection.sql(), begin: ["BEGIN"], body)
                     await gate.leave()
                     return result
                 } catch {
