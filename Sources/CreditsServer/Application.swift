@@ -36,7 +36,8 @@ public func buildRouter(store: DeskStore, settings: ServerSettings) throws -> Ro
     let metrics = DeskMetrics()
     let router = Router()
     router.add(middleware: GuardMiddleware(metrics: metrics))
-    router.add(middleware: AuthenticationMiddleware { token in try await store.authenticate(token: token) })
+    let tokens = TokenCache { token in try await store.authenticate(token: token) }
+    router.add(middleware: AuthenticationMiddleware { token in try await tokens.principal(for: token) })
     addOperationsRoutes(to: router, store: store, metrics: metrics)
     let api = DeskAPI(store: store, today: settings.today, metrics: metrics)
     try api.registerHandlers(on: router, middlewares: [EmptyBodyMiddleware()])

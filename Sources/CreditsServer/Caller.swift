@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The authenticated principal of the request being handled. Set by `AuthenticationMiddleware`
 /// for the task that runs the request, read by the API handlers.
@@ -34,5 +35,31 @@ enum ProblemResponse {
         headers[.contentType] = "application/problem+json"
         return Response(status: .init(code: problem.status), headers: headers,
                         body: .init(byteBuffer: ByteBuffer(string: problem.json)))
+    }
+}
+
+/// Known tokens for a short while, so a request doesn't spend a database read on
+/// authentication. Unknown tokens are always looked up (a flood of bad tokens can't fill it).
+/// NB: a change to an account manager's customers reaches a running server within `ttl`.
+final class TokenCache: Sendable {
+    static let ttl: Duration = .seconds(30)
+    static let entriesMax = 10_000
+
+    private let lookup: @Sendable (String) async throws -> Principal?
+    private let entries = Mutex<[String: (principal: Principal, until: ContinuousClock.Instant)]>([:])
+
+    init(lookup: @escaping @Sendable (String) async throws -> Principal?) {
+        self.lookup = lookup
+    }
+
+    func principal(for token: String) async throws -> Principal? {
+        let now = ContinuousClock.now
+        if let cached = entries.withLock({ $0[token] }), cached.until > now { return cached.principal }
+        guard let principal = try await lookup(token) else { return nil }
+        entries.withLock { entries in
+            if entries.count >= Self.entriesMax { entries.removeAll(keepingCapacity: true) }
+            entries[token] = (principal, now + Self.ttl)
+        }
+        return principal
     }
 }

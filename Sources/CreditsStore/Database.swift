@@ -73,7 +73,8 @@ public struct PostgresSettings: Sendable {
 /// and PostgreSQL's default `synchronous_commit=on` make a commit durable before it returns.
 public final class DeskDatabase: Sendable {
     enum Engine: Sendable {
-        case sqlite(SQLiteConnection, AsyncGate, BatchWriter)
+        /// The writer connection (also used for reads while readers are busy), and readers.
+        case sqlite(SQLiteConnection, AsyncGate, BatchWriter, SQLiteReaders)
         case postgres(PostgresClient, Task<Void, Never>)
     }
 
@@ -110,6 +111,9 @@ public final class DeskDatabase: Sendable {
             : try await openSQLite(location, logger: logger)
         do {
             try await Migrations.apply(to: database)
+            if case .sqlite(_, _, _, let readers) = database.engine {
+                try await readers.open(count: max(2, ProcessInfo.processInfo.activeProcessorCount))
+            }
         } catch {
             await database.close()
             throw database.translate(error)
@@ -126,7 +130,8 @@ public final class DeskDatabase: Sendable {
         }
         let gate = AsyncGate()
         let writer = BatchWriter(gate: gate) { connection.sql() }
-        let database = DeskDatabase(path: path, engine: .sqlite(connection, gate, writer), logger: logger)
+        let readers = SQLiteReaders(path: path, logger: logger)
+        let database = DeskDatabase(path: path, engine: .sqlite(connection, gate, writer, readers), logger: logger)
         do {
             // WAL lets readers in other processes read while one writes; busy_timeout makes a
             // second process wait for the write lock instead of failing at once.
@@ -142,7 +147,8 @@ public final class DeskDatabase: Sendable {
 
     public func close() async {
         switch engine {
-        case .sqlite(let connection, let gate, _):
+        case .sqlite(let connection, let gate, _, let readers):
+            await readers.close()
             await gate.enter()
             try? await connection.close()
             await gate.leave()
@@ -169,9 +175,11 @@ public final class DeskDatabase: Sendable {
     func transaction<T: Sendable>(writing: Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch engine {
-            case .sqlite(_, _, let writer) where writing:
+            case .sqlite(_, _, let writer, _) where writing:
                 return try await writer.submit(body)
-            case .sqlite(let connection, let gate, _):
+            case .sqlite(_, _, _, let readers) where readers.isOpen:
+                return try await readers.read(body)
+            case .sqlite(let connection, let gate, _, _):
                 await gate.enter()
                 do {
                     let result = try await Self.inTransaction(connection.sql(), begin: ["BEGIN"], body)
