@@ -3,12 +3,16 @@ import Foundation
 import SQLKit
 
 /// The operations that change balances. Each is one transaction: load, decide (core), write.
+/// The static forms run inside a transaction the caller holds (the API's idempotent writes).
 extension DeskStore {
-    public func placeOrder(_ request: OrderRequest, today: CalendarDate, actor: Actor) async throws -> Order {
+    /// One write transaction, with the time its ledger entries are recorded at.
+    func recording<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase, String) async throws -> T) async throws -> T {
         let recordedAt = self.recordedAt
-        return try await database.write { sql in
-            try await Self.placeOrder(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
-        }
+        return try await database.write { sql in try await body(sql, recordedAt) }
+    }
+
+    public func placeOrder(_ request: OrderRequest, today: CalendarDate, actor: Actor) async throws -> Order {
+        try await recording { sql, recordedAt in try await Self.placeOrder(request, today: today, actor: actor, recordedAt: recordedAt, on: sql) }
     }
 
     public static func placeOrder(
@@ -44,10 +48,7 @@ extension DeskStore {
     }
 
     public func callOff(_ request: CallOffRequest, today: CalendarDate, actor: Actor) async throws -> Engagement {
-        let recordedAt = self.recordedAt
-        return try await database.write { sql in
-            try await Self.callOff(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
-        }
+        try await recording { sql, recordedAt in try await Self.callOff(request, today: today, actor: actor, recordedAt: recordedAt, on: sql) }
     }
 
     public static func callOff(
@@ -94,10 +95,7 @@ extension DeskStore {
     public func transition(
         _ id: Engagement.ID, _ action: EngagementAction, reason: String? = nil, today: CalendarDate, actor: Actor
     ) async throws -> Engagement {
-        let recordedAt = self.recordedAt
-        return try await database.write { sql in
-            try await Self.transition(id, action, reason: reason, today: today, actor: actor, recordedAt: recordedAt, on: sql)
-        }
+        try await recording { sql, recordedAt in try await Self.transition(id, action, reason: reason, today: today, actor: actor, recordedAt: recordedAt, on: sql) }
     }
 
     public static func transition(
@@ -127,10 +125,7 @@ extension DeskStore {
     /// nothing the second time. Returns the entries written.
     @discardableResult
     public func expire(asOf: CalendarDate, customer: Customer.ID? = nil, actor: Actor) async throws -> [LedgerEntry] {
-        let recordedAt = self.recordedAt
-        return try await database.write { sql in
-            try await Self.expire(asOf: asOf, customer: customer, actor: actor, recordedAt: recordedAt, on: sql)
-        }
+        try await recording { sql, recordedAt in try await Self.expire(asOf: asOf, customer: customer, actor: actor, recordedAt: recordedAt, on: sql) }
     }
 
     public static func expire(
@@ -149,10 +144,7 @@ extension DeskStore {
     }
 
     public func adjust(_ request: AdjustmentRequest, today: CalendarDate, actor: Actor) async throws -> AdjustmentDecision {
-        let recordedAt = self.recordedAt
-        return try await database.write { sql in
-            try await Self.adjust(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
-        }
+        try await recording { sql, recordedAt in try await Self.adjust(request, today: today, actor: actor, recordedAt: recordedAt, on: sql) }
     }
 
     public static func adjust(
