@@ -198,4 +198,43 @@ struct StoreTests {
             #expect(report.failure?.contains(finding) == true, "got: \(report.failure ?? "clean")")
         }
     }
+
+    @Test("a database from a newer version of the desk is refused, not migrated backwards")
+    func schemaTooNew() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.store.database.write { sql in
+                try await sql.raw("INSERT INTO schema_migrations (version, name) VALUES (999, 'from the future')").run()
+            }
+            do {
+                let reopened = try await desk.scratch.reopen()
+                await reopened.close()
+                Issue.record("a newer schema was accepted")
+            } catch let error as StoreError {
+                #expect(error.code == .schemaTooNew)
+                #expect(error.message.contains("schema version 999"))
+            }
+        }
+    }
+
+    @Test("a desk is copied only into an empty one, and the copy verifies with the same chain head")
+    func copyNeedsAnEmptyTarget() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(20, po: "PO-1", on: "2026-01-10")
+            _ = try await desk.callOff(5, on: "2026-01-11", plannedEnd: "2026-03-01")
+            let target = try await ScratchDesk.make(postgresURL: nil)
+            do {
+                let counts = try await DeskCopy.copy(from: desk.store.database, to: target.database)
+                #expect(counts["ledger_entries"] == 2 && counts["lots"] == 1)
+                let source = try await desk.store.verify()
+                let copy = try await DeskStore(database: target.database).verify()
+                #expect(copy.isClean && copy.headHash == source.headHash)
+                let again = await rejectionCode { _ = try await DeskCopy.copy(from: desk.store.database, to: target.database) }
+                #expect(again == .alreadyExists)
+            } catch {
+                await target.discard()
+                throw error
+            }
+            await target.discard()
+        }
+    }
 }
