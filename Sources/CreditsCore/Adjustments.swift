@@ -44,7 +44,8 @@ public enum Adjustments {
         case .success(let value): reason = value
         case .failure(let rejection): return .failure(rejection)
         }
-        guard request.credits != 0, abs(request.credits) <= Limits.adjustmentCreditsMax else {
+        // NB: magnitude, not abs(): abs(Int.min) traps, and the API can send any 64-bit integer.
+        guard request.credits != 0, request.credits.magnitude <= UInt(Limits.adjustmentCreditsMax) else {
             return .failure(Rejection(.invalidCredits, "an adjustment is from 1 to \(Limits.adjustmentCreditsMax) credits either way"))
         }
         if let lot, lot.customer != customer.id {

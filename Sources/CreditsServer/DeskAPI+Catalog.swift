@@ -82,7 +82,7 @@ extension DeskAPI {
     func listCustomers(_ input: Operations.ListCustomers.Input) async throws -> Operations.ListCustomers.Output {
         try await respond(Operations.ListCustomers.Output.default) {
             let principal = try principal()
-            let limit = input.query.limit ?? 100
+            let limit = try Self.pageSize(input.query.limit)
             let visible = try await store.customers().filter { principal.sees($0.id) }
             let page = Array(visible.filter { input.query.after == nil || $0.id.rawValue > input.query.after! }.prefix(limit))
             struct Page: Encodable { let customers: [Customer]; let nextAfter: String? }

@@ -189,7 +189,7 @@ extension DeskAPI {
         try await respond(Operations.ListLedger.Output.default) {
             let customer = input.query.customer.map(Customer.ID.init)
             try authorize(customer.map { .readCustomer($0) } ?? .readDesk)
-            let limit = input.query.limit ?? 100
+            let limit = try Self.pageSize(input.query.limit)
             let entries = try await store.ledger(
                 customer: customer, from: try Self.date(input.query.from, field: "from"), to: try Self.date(input.query.to, field: "to"),
                 afterSeq: input.query.after ?? 0, limit: limit)

@@ -85,6 +85,17 @@ struct DeskAPI: APIProtocol {
         return success(try Wire.decode(Body.self, from: stored.body))
     }
 
+    static let pageSizeMax = 1_000
+
+    /// The `limit` of a list: the spec says 1 to 1000, and the generated code doesn't check it.
+    static func pageSize(_ limit: Int?) throws -> Int {
+        guard let limit else { return 100 }
+        guard (1...pageSizeMax).contains(limit) else {
+            throw Rejection(.invalidInput, "limit must be from 1 to \(pageSizeMax), got \(limit)")
+        }
+        return limit
+    }
+
     static func date(_ text: String?, field: String) throws -> CalendarDate? {
         guard let text else { return nil }
         guard let date = CalendarDate(text) else {

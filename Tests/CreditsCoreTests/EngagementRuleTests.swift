@@ -95,6 +95,8 @@ struct EngagementRuleTests {
         (5, "goodwill", .customer, .notPermitted),
         (5, "goodwill", .finance, .notPermitted),
         (0, "nothing", .operations, .invalidCredits),
+        (Int.min, "overflow", .operations, .invalidCredits),
+        (Int.max, "overflow", .operations, .invalidCredits),
     ])
     func r17Adjustments(credits: Int, reason: String, role: Actor.Role, expected: RejectionCode?) {
         let lot = Fixture.lot(1, available: 7)

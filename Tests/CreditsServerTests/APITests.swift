@@ -22,6 +22,10 @@ struct APITests {
         ("POST", "/v1/offerings", #"{"id":"tm","name":"Resident engineer","kind":"deployment","pricing":"duration-based","credits":5,"deliverables":[],"entities":["JN-DE"]}"#, 201, nil),
         ("POST", "/v1/offerings", #"{"id":"fr-only","name":"FR migration","kind":"migration","pricing":"fixed-scope","credits":20,"deliverables":["Plan"],"entities":["JN-FR"]}"#, 201, nil),
         ("GET", "/v1/customers", nil, 200, nil),
+        // Found by fuzzing: a negative limit crashed the server.
+        ("GET", "/v1/customers?limit=-2190841990", nil, 400, "invalid-input"),
+        ("GET", "/v1/customers?limit=0", nil, 400, "invalid-input"),
+        ("GET", "/v1/ledger?limit=1001", nil, 400, "invalid-input"),
         ("POST", "/v1/customers", #"{"id":"bleu","name":"Bleu","entity":"JN-FR"}"#, 201, nil),
         ("POST", "/v1/customers", #"{"id":"vert","name":"Vert","entity":"NOPE"}"#, 404, "unknown-entity"),
         ("POST", "/v1/customers", #"{"id":"vert","name":"Vert","entity":"JN-FR","extra":1}"#, 400, "invalid-request"),
@@ -59,6 +63,7 @@ struct APITests {
         ("POST", "/v1/adjustments", #"{"customer":"acme","lot":1,"credits":-3000,"reason":"too much"}"#, 422, "adjustment-exceeds-balance"),
         ("POST", "/v1/adjustments", #"{"customer":"acme","lot":1,"credits":5,"reason":""}"#, 422, "missing-reason"),
         ("POST", "/v1/adjustments", #"{"customer":"acme","lot":1,"credits":5,"reason":"goodwill"}"#, 201, nil),
+        ("POST", "/v1/adjustments", #"{"customer":"acme","lot":1,"credits":-9223372036854775808,"reason":"x"}"#, 422, "invalid-credits"),
         ("POST", "/v1/expiry-runs", nil, 201, nil),
         ("GET", "/v1/expiring?within=400", nil, 200, nil),
         ("GET", "/v1/expiring?within=99999", nil, 400, "invalid-input"),
