@@ -1,3 +1,4 @@
+import CreditsCore
 import Foundation
 import Synchronization
 import Logging
@@ -94,7 +95,7 @@ extension DeskDatabase {
                 return error
             }
             return StoreError(.unavailable, "PostgreSQL connection failed (\(psql.code)); retry shortly")
-        case is NIOConnectionError, is ChannelError, is PostgresClientUnavailable:
+        case is NIOConnectionError, is ChannelError:
             return StoreError(.unavailable, "PostgreSQL connection failed (\(error)); retry shortly")
         default:
             if String(describing: type(of: error)).contains("Connection") {
@@ -105,10 +106,6 @@ extension DeskDatabase {
     }
 }
 
-/// Placeholder for pool errors that don't have a public type of their own.
-struct PostgresClientUnavailable: Error {}
-
-import CreditsCore
 
 extension DeskDatabase {
     /// How long a request waits for a pooled connection before it is told the database is
