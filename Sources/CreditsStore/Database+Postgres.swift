@@ -31,7 +31,7 @@ extension DeskDatabase {
         clientLogger.logLevel = .error
         let client = PostgresClient(configuration: configuration, backgroundLogger: clientLogger)
         let runner = Task { await client.run() }
-        let database = DeskDatabase(path: redacted(url), engine: .postgres(client, runner), logger: logger)
+        let database = DeskDatabase(path: redacted(url), engine: .postgres(client, runner, DatabaseHealth()), logger: logger)
         do {
             if let schema = settings.schema {
                 try await client.withConnection { connection in
@@ -124,9 +124,12 @@ extension DeskDatabase {
     /// NB: not a task group. A group waits for all its children, and while PostgreSQL is down a
     /// pending lease may not end when cancelled; the caller must get its answer regardless.
     static let transactionAnswerSecondsMax = 20
+    /// However busy the server, no request waits longer than this for its transaction.
+    static let queueSecondsMax = 120
 
     static func withLeaseDeadline<T: Sendable>(
-        seconds: Int, _ operation: @escaping @Sendable (@escaping @Sendable () throws -> Void) async throws -> T
+        seconds: Int, health: DatabaseHealth,
+        _ operation: @escaping @Sendable (@escaping @Sendable () throws -> Void) async throws -> T
     ) async throws -> T {
         let lease = LeaseRace()
         let answer = OneAnswer<T>()
@@ -135,23 +138,36 @@ extension DeskDatabase {
             let work = Task {
                 do {
                     // A connection that arrives after the caller was told "unavailable" is not used.
-                    answer.give(.success(try await operation { guard lease.lease() else { throw CancellationError() } }))
+                    let value = try await operation { guard lease.lease() else { throw CancellationError() } }
+                    health.succeeded()
+                    answer.give(.success(value))
                 } catch {
+                    // A refusal by the rules came from a database that answered.
+                    if error is Rejection { health.succeeded() }
                     answer.give(.failure(error))
                 }
             }
             Task {
-                try? await Task.sleep(for: .seconds(seconds))
+                // While other transactions keep committing the server is up and this one is only
+                // queued behind them (writers are serialised): keep waiting, up to a bound.
+                var waited = 0
+                repeat {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    waited += seconds
+                } while !lease.isDecided && health.recentlySucceeded(within: seconds) && waited < Self.queueSecondsMax
                 if lease.expire() {
-                    answer.give(.failure(StoreError(.unavailable, "no database connection within \(seconds) s; PostgreSQL may be down, retry shortly")))
+                    answer.give(.failure(StoreError(.unavailable, "no database connection within \(waited) s; PostgreSQL may be down or overloaded, retry shortly")))
                     work.cancel()
                     return
                 }
                 // Leased: a server that died mid-transaction may never answer on its socket. The
                 // caller hears "unknown" rather than waiting for ever; a retry with the same
                 // Idempotency-Key then finds the write if it committed.
-                try? await Task.sleep(for: .seconds(Self.transactionAnswerSecondsMax))
-                answer.give(.failure(StoreError(.unavailable, "no answer from PostgreSQL within \(Self.transactionAnswerSecondsMax + seconds) s; the change may or may not have been made: retry with the same Idempotency-Key")))
+                repeat {
+                    try? await Task.sleep(for: .seconds(Self.transactionAnswerSecondsMax))
+                    waited += Self.transactionAnswerSecondsMax
+                } while !answer.isGiven && health.recentlySucceeded(within: Self.transactionAnswerSecondsMax) && waited < Self.queueSecondsMax
+                answer.give(.failure(StoreError(.unavailable, "no answer from PostgreSQL within \(waited) s; the change may or may not have been made: retry with the same Idempotency-Key")))
             }
         }
     }
@@ -170,6 +186,8 @@ final class OneAnswer<T: Sendable>: Sendable {
         if let early { continuation.resume(with: early) }
     }
 
+    var isGiven: Bool { state.withLock { $0.early != nil } }
+
     func give(_ result: Result<T, any Error>) {
         let continuation: CheckedContinuation<T, any Error>? = state.withLock { state in
             guard state.early == nil else { return nil }
@@ -182,10 +200,29 @@ final class OneAnswer<T: Sendable>: Sendable {
 }
 
 
+/// When a transaction last committed: a server that keeps committing is up, however long the
+/// queue in front of one request.
+final class DatabaseHealth: Sendable {
+    private let lastSuccess = Mutex<ContinuousClock.Instant?>(nil)
+
+    func succeeded() { lastSuccess.withLock { $0 = .now } }
+
+    func recentlySucceeded(within seconds: Int) -> Bool {
+        lastSuccess.withLock { last in last.map { ContinuousClock.now - $0 < .seconds(seconds) } ?? false }
+    }
+}
+
 /// Who wins between a connection lease and its deadline: exactly one of them.
 final class LeaseRace: Sendable {
     private enum State { case pending, leased, expired }
     private let state = Mutex(State.pending)
+
+    var isDecided: Bool {
+        state.withLock { state in
+            if case .pending = state { return false }
+            return true
+        }
+    }
 
     func lease() -> Bool { win(.leased) }
     func expire() -> Bool { win(.expired) }

@@ -75,7 +75,7 @@ public final class DeskDatabase: Sendable {
     enum Engine: Sendable {
         /// The writer connection (also used for reads while readers are busy), and readers.
         case sqlite(SQLiteConnection, AsyncGate, BatchWriter, SQLiteReaders)
-        case postgres(PostgresClient, Task<Void, Never>)
+        case postgres(PostgresClient, Task<Void, Never>, DatabaseHealth)
     }
 
     /// Where the desk lives, safe to print: a file path, or a URL without its password.
@@ -152,7 +152,7 @@ public final class DeskDatabase: Sendable {
             await gate.enter()
             try? await connection.close()
             await gate.leave()
-        case .postgres(_, let runner):
+        case .postgres(_, let runner, _):
             // The pool stops when its run task is cancelled; don't wait on it for ever if a lease
             // is stuck on a dead server.
             runner.cancel()
@@ -189,8 +189,8 @@ public final class DeskDatabase: Sendable {
                     await gate.leave()
                     throw error
                 }
-            case .postgres(let client, _):
-                return try await Self.withLeaseDeadline(seconds: leaseTimeoutSeconds) { leased in
+            case .postgres(let client, _, let health):
+                return try await Self.withLeaseDeadline(seconds: leaseTimeoutSeconds, health: health) { leased in
                     try await client.withConnection { connection in
                         try leased()
                         // One advisory lock for all writers, held until commit (see the type's comment).

@@ -20,7 +20,7 @@ public struct ScratchDesk: Sendable {
         if let postgresURL {
             var settings = PostgresSettings()
             settings.schema = "scratch_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-            settings.poolSizeMax = 4
+            settings.poolSizeMax = 8
             let database = try await DeskDatabase.open(path: postgresURL, postgres: settings)
             return ScratchDesk(database: database, folder: folder, postgresSchema: settings.schema, postgresURL: postgresURL)
         }
