@@ -124,14 +124,7 @@ extension DeskStore {
             let issuable = Statements.availability(of: quarter, today: today) == .issuable
             if issuable {
                 // Expiries due in the quarter must be on the ledger before it is closed for good.
-                let due = try await sql.raw("""
-                    SELECT * FROM lots WHERE customer_id = \(bind: customer.rawValue) AND credits_available > 0
-                    AND expires_on <= \(bind: quarter.endsOn.description) ORDER BY id
-                    """).all().map(Rows.lot)
-                let entries = Expiry.due(lots: due, asOf: quarter.endsOn, actor: actor)
-                let byID = Dictionary(uniqueKeysWithValues: due.map { ($0.id, $0) })
-                try await Ledger.append(entries, expecting: entries.map { byID[$0.lot]!.applying($0) },
-                                        recordedAt: recordedAt, on: sql)
+                _ = try await Self.expire(asOf: quarter.endsOn, customer: customer, actor: actor, recordedAt: recordedAt, on: sql)
             }
             let statement = try await Self.computeStatement(of: customer, quarter: quarter, today: today, on: sql)
             let json = StatementFormat.json(statement)
