@@ -9,7 +9,6 @@ extension DemoData {
 
     /// One business day: each customer may order, call off, or move an engagement along.
     mutating func simulate(_ day: CalendarDate) async throws {
-        let customers = try await store.customers()
         for (index, customer) in customers.enumerated() {
             let program = index % 3 == 2 ? "FSC" : "PSC"
             if Int.random(in: 0..<120, using: &random) == 0 || (day == today.adding(months: -24).adding(days: index)) {
@@ -49,7 +48,7 @@ extension DemoData {
     /// Starts engagements a week or so after call-off, delivers most by their planned end,
     /// cancels a few.
     mutating func progressEngagements(on day: CalendarDate) async throws {
-        for customer in try await store.customers() {
+        for customer in customers {
             for view in try await store.summary(of: customer.id, today: day).engagements where view.engagement.status.isOpen {
                 let engagement = view.engagement
                 let roll = Int.random(in: 0..<100, using: &random)
@@ -63,13 +62,6 @@ extension DemoData {
                     summary.deliveries += 1
                 }
             }
-        }
-    }
-
-    mutating func issueStatements(for quarter: Quarter, on day: CalendarDate) async throws {
-        for customer in try await store.customers() {
-            _ = try await store.statement(of: customer.id, quarter: quarter, today: day, actor: actor)
-            summary.statementsIssued += 1
         }
     }
 

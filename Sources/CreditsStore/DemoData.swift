@@ -20,6 +20,8 @@ public struct DemoData {
     let today: CalendarDate
     var random = SeededGenerator(seed: 20_261_129)
     var summary = Summary()
+    /// Set once by `setUpCatalog`: the simulation reads it every day, the database once.
+    var customers: [Customer] = []
     let actor = Actor(name: "demo", role: .operations)
 
     public init(store: DeskStore, today: CalendarDate) {
@@ -52,7 +54,10 @@ public struct DemoData {
         while day <= today {
             if day.day == 1 {
                 summary.expiredCredits -= try await store.expire(asOf: day, actor: actor).reduce(0) { $0 + $1.creditsAvailableDelta }
-                if (day.month - 1) % 3 == 0 { try await issueStatements(for: Quarter(containing: day.adding(days: -1)), on: day) }
+                if (day.month - 1) % 3 == 0 {
+                    let run = try await store.issueStatements(quarter: Quarter(containing: day.adding(days: -1)), today: day, actor: actor)
+                    summary.statementsIssued += run.issued
+                }
             }
             try await simulate(day)
             day = day.adding(days: 1)
@@ -92,5 +97,6 @@ public struct DemoData {
             try await store.addCustomer(Customer(id: Customer.ID(code), name: name, entity: Entity.ID(Self.entities[index % 4].0)))
             summary.customers += 1
         }
+        customers = try await store.customers()
     }
 }
