@@ -17,36 +17,49 @@ extension DeskStore {
 
     /// Creates the principal if it is new (a known principal keeps its role) and a token for it.
     public func createToken(principal name: String, role: Actor.Role, customers: [Customer.ID]) async throws -> IssuedToken {
-        let name = try Self.checkPrincipalName(name)
-        if role == .customer && customers.count != 1 {
-            throw Rejection(.invalidInput, "a customer token belongs to exactly one customer (--customer)")
-        }
-        if (role == .admin || role == .operations || role == .finance) && !customers.isEmpty {
-            throw Rejection(.invalidInput, "a \(role.rawValue) token sees every customer; don't name any")
-        }
+        let name = try Self.checkPrincipal(name, role: role, customers: customers)
         let token = Self.tokenPrefix + Self.randomHex(bytes: 24)
         let createdAt = recordedAt
         try await database.write { sql in
-            for customer in customers { _ = try await Self.customer(customer, on: sql) }
-            if let existing = try await sql.raw("SELECT role FROM principals WHERE name = \(bind: name)").first() {
-                let existingRole = try existing.decode(column: "role", as: String.self)
-                guard existingRole == role.rawValue else {
-                    throw Rejection(.alreadyExists, "principal \(name) exists with role \(existingRole)")
-                }
-            } else {
-                try await sql.raw("""
-                    INSERT INTO principals (name, role, created_at) VALUES (\(bind: name), \(bind: role.rawValue), \(bind: createdAt))
-                    """).run()
-            }
-            for customer in customers {
-                try await sql.raw("DELETE FROM principal_customers WHERE principal = \(bind: name) AND customer_id = \(bind: customer.rawValue)").run()
-                try await sql.raw("INSERT INTO principal_customers (principal, customer_id) VALUES (\(bind: name), \(bind: customer.rawValue))").run()
-            }
+            try await Self.ensurePrincipal(name, role: role, customers: customers, createdAt: createdAt, on: sql)
             try await sql.raw("""
                 INSERT INTO api_tokens (token_hash, principal, created_at) VALUES (\(bind: Self.tokenHash(token)), \(bind: name), \(bind: createdAt))
                 """).run()
         }
         return IssuedToken(principal: name, role: role, customers: customers, token: token)
+    }
+
+    /// The role and customer binding every principal obeys, whether it signs in with a token or a password.
+    static func checkPrincipal(_ name: String, role: Actor.Role, customers: [Customer.ID]) throws -> String {
+        let name = try checkPrincipalName(name)
+        if role == .customer && customers.count != 1 {
+            throw Rejection(.invalidInput, "a customer user belongs to exactly one customer (--customer)")
+        }
+        if (role == .admin || role == .operations || role == .finance) && !customers.isEmpty {
+            throw Rejection(.invalidInput, "a \(role.rawValue) user sees every customer; don't name any")
+        }
+        return name
+    }
+
+    /// Adds the principal, or checks that the existing one has this role; then binds the customers.
+    static func ensurePrincipal(
+        _ name: String, role: Actor.Role, customers: [Customer.ID], createdAt: String, on sql: any SQLDatabase
+    ) async throws {
+        for customer in customers { _ = try await Self.customer(customer, on: sql) }
+        if let existing = try await sql.raw("SELECT role FROM principals WHERE name = \(bind: name)").first() {
+            let existingRole = try existing.decode(column: "role", as: String.self)
+            guard existingRole == role.rawValue else {
+                throw Rejection(.alreadyExists, "principal \(name) exists with role \(existingRole)")
+            }
+        } else {
+            try await sql.raw("""
+                INSERT INTO principals (name, role, created_at) VALUES (\(bind: name), \(bind: role.rawValue), \(bind: createdAt))
+                """).run()
+        }
+        for customer in customers {
+            try await sql.raw("DELETE FROM principal_customers WHERE principal = \(bind: name) AND customer_id = \(bind: customer.rawValue)").run()
+            try await sql.raw("INSERT INTO principal_customers (principal, customer_id) VALUES (\(bind: name), \(bind: customer.rawValue))").run()
+        }
     }
 
     /// The principal a bearer token stands for, or nil for an unknown token.
@@ -57,12 +70,17 @@ extension DeskStore {
                 SELECT p.name, p.role FROM api_tokens t JOIN principals p ON p.name = t.principal
                 WHERE t.token_hash = \(bind: Self.tokenHash(token))
                 """).first() else { return nil }
-            let name = try row.decode(column: "name", as: String.self)
-            let role = try Rows.enumeration(row, "role", as: Actor.Role.self)
-            let customers = try await sql.raw("SELECT customer_id FROM principal_customers WHERE principal = \(bind: name)")
-                .all().map { Customer.ID(try $0.decode(column: "customer_id", as: String.self)) }
-            return Principal(actor: Actor(name: name, role: role), customers: Set(customers))
+            return try await Self.principal(row, on: sql)
         }
+    }
+
+    /// The principal of a `principals` row (its `name` and `role`), with its customers.
+    static func principal(_ row: any SQLRow, on sql: any SQLDatabase) async throws -> Principal {
+        let name = try row.decode(column: "name", as: String.self)
+        let role = try Rows.enumeration(row, "role", as: Actor.Role.self)
+        let customers = try await sql.raw("SELECT customer_id FROM principal_customers WHERE principal = \(bind: name)")
+            .all().map { Customer.ID(try $0.decode(column: "customer_id", as: String.self)) }
+        return Principal(actor: Actor(name: name, role: role), customers: Set(customers))
     }
 
     static func checkPrincipalName(_ name: String) throws -> String {

@@ -45,6 +45,8 @@ public enum DeskCopy {
         ("idempotency_keys", "principal, idempotency_key", [("principal", .text), ("idempotency_key", .text),
                                                              ("request_hash", .text), ("status", .int), ("body", .text),
                                                              ("created_at", .text)]),
+        // Users move with their passwords; sessions don't (everyone signs in again after a move).
+        ("portal_users", "principal", [("principal", .text), ("password_hash", .text), ("created_at", .text)]),
     ]
 
     /// Rows that a new desk is created with; replaced by the source's.

@@ -168,6 +168,19 @@ enum Migrations {
                 PRIMARY KEY (principal, idempotency_key))
             """,
         ]),
+        // Portal sign-in: a password (bcrypt) for a principal, and sessions stored as hashes.
+        Migration(version: 4, name: "portal users and sessions", statements: [
+            """
+            CREATE TABLE portal_users (
+                principal TEXT PRIMARY KEY REFERENCES principals(name), password_hash TEXT NOT NULL,
+                created_at TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE portal_sessions (
+                token_hash TEXT PRIMARY KEY, principal TEXT NOT NULL REFERENCES principals(name),
+                created_at TEXT NOT NULL, expires_at BIGINT NOT NULL)
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { all.last!.version }

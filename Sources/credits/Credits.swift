@@ -15,7 +15,7 @@ struct CreditsCommand: AsyncParsableCommand {
         subcommands: [
             Migrate.self, ProgramCommand.self, EntityCommand.self, CustomerCommand.self, OfferingCommand.self,
             OrderCommand.self, CallOff.self, EngagementCommand.self, Expire.self, Balance.self, Expiring.self,
-            StatementCommand.self, Adjust.self, Ledger.self, Verify.self, Demo.self, Serve.self, TokenCommand.self, MigrateData.self,
+            StatementCommand.self, Adjust.self, Ledger.self, Verify.self, Demo.self, Serve.self, TokenCommand.self, UserCommand.self, MigrateData.self,
         ])
 }
 

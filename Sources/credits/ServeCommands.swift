@@ -20,11 +20,12 @@ struct Serve: AsyncParsableCommand {
             try await options.withStore { store in
                 let settings = ServerSettings(host: host, port: port, today: { pinned ?? Clock.systemToday() })
                 let path = store.database.path
-                let app = try buildApplication(store: store, settings: settings, logger: Logger(label: "credits.server")) { bound in
+                let app = try await buildApplication(store: store, settings: settings, logger: Logger(label: "credits.server")) { bound in
                     // Written straight to the file descriptor so a script waiting for it sees it at once.
                     FileHandle.standardOutput.write(Data("""
                         credits desk listening on http://\(host):\(bound) (database \(path))
                           the API's contract: http://\(host):\(bound)/openapi.yaml
+                          the portal: http://\(host):\(bound)/ (add a user: swift run credits user create --name NAME --role admin --database \(path))
                           no token yet? swift run credits token create --name admin --role admin --database \(path)
                           an empty desk? load the demo first: swift run credits demo --database \(path)
 
@@ -58,6 +59,48 @@ struct TokenCommand: AsyncParsableCommand {
                     "\(issued.token)\n(token for \(issued.principal), role \(issued.role.rawValue); shown once, keep it safe)"
                 }
             }
+        }
+    }
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Portal users: sign in to the web pages with a name and password.",
+        subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a portal user (or set a new password); the password is stored only as a bcrypt hash.")
+        @OptionGroup var options: DeskOptions
+        @Option(help: "User name (the actor recorded on its ledger entries).") var name: String
+        @Option(help: "admin, operations, account-manager, customer or finance.") var role: String
+        @Option(help: "Customer it is bound to (customer) or assigned (account-manager); repeatable.") var customer: [String] = []
+        @Flag(help: "Read the password from the first line of standard input instead of asking for it.")
+        var passwordStdin = false
+
+        func run() async throws {
+            try await guarded {
+                let role: Actor.Role = try Parse.enumeration(role, field: "--role")
+                let password = try readPassword()
+                try await options.withStore {
+                    try await $0.createUser(name: name, role: role, customers: customer.map(Customer.ID.init), password: password)
+                }
+                Output.emit(["user": name, "role": role.rawValue], options: options) {
+                    "user \(name) (\(role.rawValue)) can sign in at /sign-in"
+                }
+            }
+        }
+
+        func readPassword() throws -> String {
+            if passwordStdin {
+                guard let line = readLine(strippingNewline: true) else {
+                    throw Rejection(.invalidInput, "--password-stdin: standard input is empty")
+                }
+                return line
+            }
+            // Not echoed, like passwd; scripts use --password-stdin.
+            guard let typed = getpass("Password for \(name): ") else { throw Rejection(.invalidInput, "no password given") }
+            return String(cString: typed)
         }
     }
 }
