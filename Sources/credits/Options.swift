@@ -127,11 +127,6 @@ enum Output {
     }
 
     static func money(_ minor: Int, currency: String, exponent: Int) -> String {
-        guard exponent > 0 else { return "\(minor) \(currency)" }
-        var scale = 1
-        for _ in 0..<exponent { scale *= 10 }
-        let fraction = String(abs(minor) % scale)
-        let padded = String(repeating: "0", count: exponent - fraction.count) + fraction
-        return "\(minor < 0 ? "-" : "")\(abs(minor) / scale).\(padded) \(currency)"
+        Money.format(minor, currency: currency, exponent: exponent)
     }
 }
