@@ -23,8 +23,8 @@ public struct ServerSettings: Sendable {
 public func buildApplication(
     store: DeskStore, settings: ServerSettings, logger: Logger = Logger(label: "credits.server"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) throws -> some ApplicationProtocol {
-    let router = try buildRouter(store: store, settings: settings)
+) async throws -> some ApplicationProtocol {
+    let router = try await buildRouter(store: store, settings: settings)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "credits"),
@@ -32,7 +32,7 @@ public func buildApplication(
         logger: logger)
 }
 
-public func buildRouter(store: DeskStore, settings: ServerSettings) throws -> Router<BasicRequestContext> {
+public func buildRouter(store: DeskStore, settings: ServerSettings) async throws -> Router<BasicRequestContext> {
     let metrics = DeskMetrics()
     let router = Router()
     router.add(middleware: GuardMiddleware(metrics: metrics))
@@ -41,6 +41,8 @@ public func buildRouter(store: DeskStore, settings: ServerSettings) throws -> Ro
     addOperationsRoutes(to: router, store: store, metrics: metrics)
     let api = DeskAPI(store: store, today: settings.today, metrics: metrics)
     try api.registerHandlers(on: router, middlewares: [EmptyBodyMiddleware()])
+    let portal = try await Portal(store: store, today: settings.today)
+    portal.addRoutes(to: router)
     return router
 }
 

@@ -21,19 +21,21 @@ extension DeskStore {
     public func balances(of customer: Customer.ID, today: CalendarDate) async throws -> [ProgramBalance] {
         try await database.read { sql in
             _ = try await Self.customer(customer, on: sql)
-            let programs = try await sql.raw("SELECT id FROM programs ORDER BY id").all().map {
-                Program.ID(try $0.decode(column: "id", as: String.self))
-            }
+            let programs = try await Self.programIDs(on: sql)
             return Balances.of(lots: try await Self.lots(of: customer, on: sql), programs: programs, today: today)
+        }
+    }
+
+    static func programIDs(on sql: any SQLDatabase) async throws -> [Program.ID] {
+        try await sql.raw("SELECT id FROM programs ORDER BY id").all().map {
+            Program.ID(try $0.decode(column: "id", as: String.self))
         }
     }
 
     public func summary(of id: Customer.ID, today: CalendarDate) async throws -> CustomerSummary {
         try await database.read { sql in
             let customer = try await Self.customer(id, on: sql)
-            let programs = try await sql.raw("SELECT id FROM programs ORDER BY id").all().map {
-                Program.ID(try $0.decode(column: "id", as: String.self))
-            }
+            let programs = try await Self.programIDs(on: sql)
             let lots = try await Self.lots(of: id, on: sql)
             let orders = try await sql.raw("SELECT * FROM orders WHERE customer_id = \(bind: id.rawValue) ORDER BY id")
                 .all().map(Rows.order)
@@ -77,13 +79,14 @@ extension DeskStore {
     }
 
     /// Ledger entries in sequence order from `afterSeq` on, optionally of one customer and
-    /// effective within a range of dates.
+    /// effective within a range of dates, optionally of one kind.
     public func ledger(
         customer: Customer.ID? = nil, from: CalendarDate? = nil, to: CalendarDate? = nil, afterSeq: Int = 0,
-        limit: Int = 1_000
+        limit: Int = 1_000, kind: LedgerEntry.Kind? = nil
     ) async throws -> [RecordedEntry] {
         try await database.read { sql in
             var filter: SQLQueryString = customer.map { " AND customer_id = \(bind: $0.rawValue)" } ?? ""
+            if let kind { filter = filter + " AND kind = \(bind: kind.rawValue)" }
             if let from { filter = filter + " AND effective_on >= \(bind: from.description)" }
             if let to { filter = filter + " AND effective_on <= \(bind: to.description)" }
             return try await sql.raw("""

@@ -39,7 +39,7 @@ struct APIHarness {
             let tokens = try await seed(store)
             var logger = Logger(label: "credits.test")
             logger.logLevel = .warning
-            let app = try buildApplication(store: store, settings: ServerSettings(port: 0, today: { today }), logger: logger)
+            let app = try await buildApplication(store: store, settings: ServerSettings(port: 0, today: { today }), logger: logger)
             try await app.test(.live) { client in
                 try await body(APIHarness(store: store, client: client, tokens: tokens))
             }
