@@ -214,6 +214,13 @@ def operations_checks(run, args):
     call_off(5)
     check("called off" in run.text("[data-test='notice']"), "a 5-credit call-off is accepted")
     check(run.available() == before + 15 and run.held() == held + 5, "the dashboard shows 5 fewer available, 5 more held")
+
+    run.driver.find_element(By.LINK_TEXT, "Invoices").click()
+    run.save_source()
+    check("invoices from" in run.driver.find_element(By.TAG_NAME, "main").text, "the invoices page lists the quarter's invoices")
+    run.open(f"/finance/ledger?customer={args.customer}&kind=call-off")
+    kinds = {row.find_elements(By.TAG_NAME, "td")[2].text for row in run.driver.find_elements(By.CSS_SELECTOR, "tbody tr")}
+    check(kinds == {"call-off"}, f"the ledger filters by kind ({kinds})")
     run.sign_out()
 
 

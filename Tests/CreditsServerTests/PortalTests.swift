@@ -137,6 +137,41 @@ struct PortalTests {
         }
     }
 
+    @Test("R13, R14, R17: engagement steps, adjustments and the desk's runs through forms, refusals shown with their rule")
+    func engagementAndDeskForms() async throws {
+        try await Self.withPortal { api in
+            let session = try await api.signIn("operations", Self.password)
+            func post(_ path: String, _ fields: [String: String]) async throws -> APIHarness.Page {
+                try await api.page(.post, path, session: session, form: fields.merging(["csrf": session.csrf, "key": UUID().uuidString]) { $1 })
+            }
+            let called = try await post("/customers/acme/call-offs", [
+                "program": "PSC", "offering": "assess", "purchaseOrder": "PO-E1", "sowReference": "SOW-E1",
+                "sowSignedOn": "2026-03-01", "plannedEndOn": "2026-04-30"])
+            #expect(called.status == 303)
+            let id = try #require(called.location?.split(separator: "=").last.flatMap { Int($0) })
+            #expect(try await post("/engagements/\(id)/start", [:]).location == "/customers/acme?done=start&ref=\(id)")
+            #expect(try await post("/engagements/\(id)/deliver", [:]).status == 303)
+            #expect(try await api.store.engagement(Engagement.ID(id)).status == .delivered)
+            let again = try await post("/engagements/\(id)/cancel", ["reason": "too late"])
+            #expect(again.status == 409 || again.status == 422)
+            #expect(again.body.contains("R13"))
+            #expect(try await post("/engagements/999/start", [:]).status == 404)
+
+            let noReason = try await post("/customers/acme/adjustments", ["lot": "1", "credits": "-3"])
+            #expect(noReason.body.contains("R17"))
+            #expect(noReason.body.contains("value=\"-3\""))
+            #expect(try await post("/customers/acme/adjustments", ["lot": "1", "credits": "-3", "reason": "double-counted"]).status == 303)
+            #expect(try await api.store.balances(of: "acme", today: APIHarness.today).first { $0.program == "PSC" }?.creditsAvailable == 87)
+
+            let future = try await post("/desk/expiry", ["asOf": "2026-03-16"])
+            #expect(future.body.contains("after today"))
+            #expect(try await post("/desk/expiry", ["asOf": "2026-03-15"]).location == "/customers?done=expiry&ref=0")
+            let early = try await post("/desk/statements", ["quarter": "2026Q1"])
+            #expect(early.body.contains("R14"))
+            #expect(try await post("/desk/statements", ["quarter": "2025Q4"]).location == "/customers?done=statements&ref=2")
+        }
+    }
+
     @Test("finance sees invoices and the ledger, and downloads it as CSV")
     func financePages() async throws {
         try await APIHarness.run { api in
