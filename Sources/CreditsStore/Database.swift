@@ -74,7 +74,7 @@ public struct PostgresSettings: Sendable {
 public final class DeskDatabase: Sendable {
     enum Engine: Sendable {
         /// The writer connection (also used for reads while readers are busy), and readers.
-        case sqlite(SQLiteConnection, AsyncGate, BatchWriter, SQLiteReaders)
+        case sqlite(DirectSQLite, AsyncGate, BatchWriter, SQLiteReaders)
         case postgres(PostgresClient, Task<Void, Never>, DatabaseHealth)
     }
 
@@ -122,24 +122,25 @@ public final class DeskDatabase: Sendable {
     }
 
     static func openSQLite(_ path: String, logger: Logger) async throws -> DeskDatabase {
-        let connection: SQLiteConnection
+        let connection: DirectSQLite
         do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            connection = try DirectSQLite(path: path, readOnly: false)
         } catch {
             throw StoreError(.cannotOpen, "can't open the SQLite database at \(path) (\(error)); check the path and that its folder is writable")
         }
+        let sql = DirectSQLDatabase(connection: connection, logger: logger)
         let gate = AsyncGate()
-        let writer = BatchWriter(gate: gate) { connection.sql() }
+        let writer = BatchWriter(gate: gate) { sql }
         let readers = SQLiteReaders(path: path, logger: logger)
         let database = DeskDatabase(path: path, engine: .sqlite(connection, gate, writer, readers), logger: logger)
         do {
             // WAL lets readers in other processes read while one writes; busy_timeout makes a
             // second process wait for the write lock instead of failing at once.
             for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"] {
-                try await connection.sql().raw(SQLQueryString(pragma)).run()
+                try await sql.raw(SQLQueryString(pragma)).run()
             }
         } catch {
-            try? await connection.close()
+            connection.close()
             throw StoreError(.cannotOpen, "\(path) is not a usable SQLite database (\(error))")
         }
         return database
@@ -150,7 +151,7 @@ public final class DeskDatabase: Sendable {
         case .sqlite(let connection, let gate, _, let readers):
             await readers.close()
             await gate.enter()
-            try? await connection.close()
+            connection.close()
             await gate.leave()
         case .postgres(_, let runner, _):
             // The pool stops when its run task is cancelled; don't wait on it for ever if a lease
@@ -182,7 +183,7 @@ public final class DeskDatabase: Sendable {
             case .sqlite(let connection, let gate, _, _):
                 await gate.enter()
                 do {
-                    let result = try await Self.inTransaction(connection.sql(), begin: ["BEGIN"], body)
+                    let result = try await Self.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: ["BEGIN"], body)
                     await gate.leave()
                     return result
                 } catch {

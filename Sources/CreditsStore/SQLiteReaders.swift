@@ -10,7 +10,7 @@ import Synchronization
 final class SQLiteReaders: Sendable {
     private let path: String
     private let logger: Logger
-    private let connections = Mutex<[(SQLiteConnection, AsyncGate)]>([])
+    private let connections = Mutex<[(DirectSQLite, AsyncGate)]>([])
     private let next = Atomic<UInt>(0)
 
     init(path: String, logger: Logger) {
@@ -21,11 +21,11 @@ final class SQLiteReaders: Sendable {
     var isOpen: Bool { connections.withLock { !$0.isEmpty } }
 
     func open(count: Int) async throws {
-        var opened: [(SQLiteConnection, AsyncGate)] = []
+        var opened: [(DirectSQLite, AsyncGate)] = []
         for _ in 0..<count {
-            let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            let connection = try DirectSQLite(path: path, readOnly: false)
             for pragma in ["PRAGMA query_only=ON", "PRAGMA busy_timeout=10000"] {
-                try await connection.sql().raw(SQLQueryString(pragma)).run()
+                try await DirectSQLDatabase(connection: connection, logger: logger).raw(SQLQueryString(pragma)).run()
             }
             opened.append((connection, AsyncGate()))
         }
@@ -37,7 +37,7 @@ final class SQLiteReaders: Sendable {
         let (connection, gate) = all[Int(next.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(all.count))]
         await gate.enter()
         do {
-            let result = try await DeskDatabase.inTransaction(connection.sql(), begin: ["BEGIN"], body)
+            let result = try await DeskDatabase.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: ["BEGIN"], body)
             await gate.leave()
             return result
         } catch {
@@ -53,7 +53,7 @@ final class SQLiteReaders: Sendable {
         }
         for (connection, gate) in all {
             await gate.enter()
-            try? await connection.close()
+            connection.close()
             await gate.leave()
         }
     }

@@ -1,0 +1,252 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import Synchronization
+import VaporCSQLite
+
+/// A SQLite connection called directly, statement by statement, on the calling thread, with its
+/// prepared statements cached.
+///
+/// Why not SQLiteNIO's connection: it sends every statement to a thread pool and every row back
+/// to an event loop, two thread hand-offs each, and prepares each statement anew. A call-off is
+/// about fifteen statements, so those hand-offs were most of its cost (docs/PERFORMANCE.md).
+/// Statements here take microseconds; the one slow step, COMMIT's fsync, is sent to the blocking
+/// pool by the caller (`commit()`), so it never holds a Swift concurrency thread.
+///
+/// Safety: a connection is used by one task at a time (the caller holds its `AsyncGate`), so its
+/// handle and statement cache are never touched concurrently; the handle is opened in SQLite's
+/// serialized mode as well.
+final class DirectSQLite: @unchecked Sendable {
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    let path: String
+    static let cachedStatementsMax = 256
+
+    init(path: String, readOnly: Bool) throws {
+        self.path = path
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_FULLMUTEX
+        var opened: OpaquePointer?
+        let status = sqlite_nio_sqlite3_open_v2(path, &opened, flags, nil)
+        guard status == SQLITE_OK, let opened else {
+            let message = opened.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "status \(status)"
+            sqlite_nio_sqlite3_close(opened)
+            throw DirectSQLiteError(message: "can't open \(path): \(message)")
+        }
+        handle = opened
+    }
+
+    deinit { close() }
+
+    func close() {
+        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        statements = [:]
+        if let handle { sqlite_nio_sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    /// Runs one statement, handing each row to `onRow`.
+    func execute(_ sql: String, _ binds: [DirectSQLiteValue], onRow: (DirectSQLiteRow) throws -> Void) throws {
+        let statement = try prepared(sql)
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
+        for (index, value) in binds.enumerated() { try bind(value, at: Int32(index + 1), in: statement) }
+        var columns: [String]?
+        while true {
+            switch sqlite_nio_sqlite3_step(statement) {
+            case SQLITE_ROW:
+                let names = columns ?? (0..<sqlite_nio_sqlite3_column_count(statement)).map {
+                    String(cString: sqlite_nio_sqlite3_column_name(statement, $0))
+                }
+                columns = names
+                try onRow(DirectSQLiteRow(columns: names, values: (0..<Int32(names.count)).map { column(statement, $0) }))
+            case SQLITE_DONE:
+                return
+            default:
+                throw failure(sql)
+            }
+        }
+    }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let cached = statements[sql] { return cached }
+        guard let handle else { throw DirectSQLiteError(message: "the connection to \(path) is closed") }
+        var statement: OpaquePointer?
+        guard sqlite_nio_sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw failure(sql)
+        }
+        if statements.count >= Self.cachedStatementsMax {
+            for old in statements.values { sqlite_nio_sqlite3_finalize(old) }
+            statements = [:]
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func bind(_ value: DirectSQLiteValue, at index: Int32, in statement: OpaquePointer) throws {
+        let status: Int32 = switch value {
+        case .integer(let number): sqlite_nio_sqlite3_bind_int64(statement, index, number)
+        case .real(let number): sqlite_nio_sqlite3_bind_double(statement, index, number)
+        case .text(let text): sqlite_nio_sqlite3_bind_text(statement, index, text, -1, Self.transient)
+        case .null: sqlite_nio_sqlite3_bind_null(statement, index)
+        }
+        guard status == SQLITE_OK else { throw failure("bind \(index)") }
+    }
+
+    /// SQLITE_TRANSIENT: SQLite copies the text before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private func column(_ statement: OpaquePointer, _ index: Int32) -> DirectSQLiteValue {
+        switch sqlite_nio_sqlite3_column_type(statement, index) {
+        case SQLITE_INTEGER: .integer(sqlite_nio_sqlite3_column_int64(statement, index))
+        case SQLITE_FLOAT: .real(sqlite_nio_sqlite3_column_double(statement, index))
+        case SQLITE_NULL: .null
+        default: .text(sqlite_nio_sqlite3_column_text(statement, index).map { String(cString: $0) } ?? "")
+        }
+    }
+
+    private func failure(_ sql: String) -> DirectSQLiteError {
+        let message = handle.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "no connection"
+        return DirectSQLiteError(message: "\(message) (in \(sql.prefix(120)))")
+    }
+}
+
+struct DirectSQLiteError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { "SQLite: \(message)" }
+}
+
+enum DirectSQLiteValue: Sendable, Equatable {
+    case integer(Int64), real(Double), text(String), null
+
+    /// A bound value as SQLKit hands it over: the Swift values the store binds.
+    init(bind: Any) throws {
+        let mirror = Mirror(reflecting: bind)
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { self = .null; return }
+            self = try DirectSQLiteValue(bind: wrapped)
+            return
+        }
+        switch bind {
+        case let value as Int: self = .integer(Int64(value))
+        case let value as Int64: self = .integer(value)
+        case let value as Int32: self = .integer(Int64(value))
+        case let value as String: self = .text(value)
+        case let value as Substring: self = .text(String(value))
+        case let value as Bool: self = .integer(value ? 1 : 0)
+        case let value as Double: self = .real(value)
+        default: throw DirectSQLiteError(message: "can't bind a \(type(of: bind))")
+        }
+    }
+}
+
+struct DirectSQLiteRow: SQLRow {
+    let columns: [String]
+    let values: [DirectSQLiteValue]
+
+    var allColumns: [String] { columns }
+
+    func contains(column: String) -> Bool { columns.contains(column) }
+
+    func decodeNil(column: String) throws -> Bool { try value(column) == .null }
+
+    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+        let value = try value(column)
+        if let optional = D.self as? any DirectSQLiteOptional.Type {
+            if value == .null { return optional.nullValue as! D }
+            return try optional.some(decoding: value, column: column) as! D
+        }
+        return try Self.cast(value, to: D.self, column: column)
+    }
+
+    static func cast<D>(_ value: DirectSQLiteValue, to type: D.Type, column: String) throws -> D {
+        let result: Any? = switch (value, type) {
+        case (.integer(let number), is Int.Type): Int(number)
+        case (.integer(let number), is Int64.Type): number
+        case (.integer(let number), is Bool.Type): number != 0
+        case (.integer(let number), is Double.Type): Double(number)
+        case (.real(let number), is Double.Type): number
+        case (.text(let text), is String.Type): text
+        case (.integer(let number), is String.Type): String(number)
+        default: nil
+        }
+        guard let result = result as? D else {
+            throw DecodingError.typeMismatch(D.self, .init(codingPath: [], debugDescription: "column \(column) holds \(value)"))
+        }
+        return result
+    }
+
+    private func value(_ column: String) throws -> DirectSQLiteValue {
+        guard let index = columns.firstIndex(of: column) else {
+            throw DecodingError.keyNotFound(ColumnKey(stringValue: column), .init(codingPath: [], debugDescription: "no column \(column)"))
+        }
+        return values[index]
+    }
+}
+
+struct ColumnKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// Lets `decode(column:as: String?.self)` see through the optional.
+protocol DirectSQLiteOptional {
+    static var nullValue: Self { get }
+    static func some(decoding value: DirectSQLiteValue, column: String) throws -> Self
+}
+
+extension Optional: DirectSQLiteOptional {
+    static var nullValue: Self { nil }
+    static func some(decoding value: DirectSQLiteValue, column: String) throws -> Self {
+        .some(try DirectSQLiteRow.cast(value, to: Wrapped.self, column: column))
+    }
+}
+
+/// SQLKit's view of a `DirectSQLite` connection.
+struct DirectSQLDatabase: SQLDatabase {
+    let connection: DirectSQLite
+    let logger: Logger
+    var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
+    var version: (any SQLDatabaseReportedVersion)? { nil }
+    var dialect: any SQLDialect { SQLiteDialect() }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        do {
+            try run(query, onRow)
+            return eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    /// Statements that can wait: for another process's write lock, or for the disk (COMMIT's
+    /// fsync). They run on the blocking pool; everything else runs right here.
+    static let blockingStatements: Set<String> = ["BEGIN IMMEDIATE", "COMMIT"]
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        let (sql, binds) = try serialize(query)
+        if Self.blockingStatements.contains(sql) {
+            let connection = self.connection
+            try await NIOThreadPool.singleton.runIfActive { try connection.execute(sql, binds) { onRow($0) } }
+        } else {
+            try connection.execute(sql, binds) { onRow($0) }
+        }
+    }
+
+    private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
+        let (sql, binds) = try serialize(query)
+        try connection.execute(sql, binds) { onRow($0) }
+    }
+
+    private func serialize(_ query: any SQLExpression) throws -> (String, [DirectSQLiteValue]) {
+        var serializer = SQLSerializer(database: self)
+        query.serialize(to: &serializer)
+        return (serializer.sql, try serializer.binds.map { try DirectSQLiteValue(bind: $0) })
+    }
+}
