@@ -65,9 +65,9 @@ def main():
             with lock: in_flight.add(key)
             try:
                 status, payload = call(args.port, args.token, "POST", "/v1/call-offs", body, key)
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.05)
-                continue  # the server died: the key stays in flight, retried after the kills
+                continue  # the server died (perhaps mid-answer): the key stays in flight, retried after the kills
             with lock:
                 in_flight.discard(key)
                 if status == 201: acknowledged[key] = json.loads(payload)["id"]
