@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // Benchmarks only (Benchmarks/); the interposer counts allocations.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // The pure domain: no I/O, no clock, no database. Every rule of RULES.md lives here once.
@@ -61,6 +63,13 @@ let package = Package(
                 "CreditsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // `swift package benchmark`: time, instructions and allocations of the hot paths.
+        .executableTarget(
+            name: "CreditsBenchmarks",
+            dependencies: ["CreditsCore", "CreditsStore", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/CreditsBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(name: "CreditsCoreTests", dependencies: ["CreditsCore"]),
         .testTarget(
