@@ -239,3 +239,16 @@ extension APIHarness {
         return Session(cookie: String(cookie))
     }
 }
+
+@Suite("JSON log lines")
+struct JSONLogLineTests {
+    @Test("a log line is one JSON object with sorted keys, escaped values and a UTC millisecond time")
+    func line() throws {
+        let text = JSONLogHandler.line(["message": "say \"hi\"\n\\ \u{1}", "b": "é", "a": "1"])
+        #expect(text == "{\"a\":\"1\",\"b\":\"é\",\"message\":\"say \\\"hi\\\"\\n\\\\ \\u0001\"}\n")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
+        #expect(parsed["message"] == "say \"hi\"\n\\ \u{1}")
+        #expect(JSONLogHandler.timestamp(Date(timeIntervalSince1970: 1_795_996_801.25)) == "2026-11-30T00:00:01.250Z")
+        #expect(JSONLogHandler.timestamp(Date(timeIntervalSince1970: 951_782_400.5)) == "2000-02-29T00:00:00.500Z")
+    }
+}
