@@ -136,7 +136,11 @@ public final class DeskDatabase: Sendable {
         do {
             // WAL lets readers in other processes read while one writes; busy_timeout makes a
             // second process wait for the write lock instead of failing at once.
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"] {
+            // temp_store=MEMORY: savepoint journals stay in memory instead of a temporary file per batch.
+            for pragma in [
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000",
+                "PRAGMA temp_store=MEMORY",
+            ] {
                 try await sql.raw(SQLQueryString(pragma)).run()
             }
         } catch {

@@ -13,8 +13,8 @@ import VaporCSQLite
 /// Why not SQLiteNIO's connection: it sends every statement to a thread pool and every row back
 /// to an event loop, two thread hand-offs each, and prepares each statement anew. A call-off is
 /// about fifteen statements, so those hand-offs were most of its cost (docs/PERFORMANCE.md).
-/// Statements here take microseconds; the one slow step, COMMIT's fsync, is sent to the blocking
-/// pool by the caller (`commit()`), so it never holds a Swift concurrency thread.
+/// Statements here take microseconds. Only a write lock held by another process is waited for
+/// on the blocking pool; COMMIT's fsync (a fraction of a millisecond here) runs in place.
 ///
 /// Safety: a connection is used by one task at a time (the caller holds its `AsyncGate`), so its
 /// handle and statement cache are never touched concurrently; the handle is opened in SQLite's
@@ -71,6 +71,21 @@ final class DirectSQLite: @unchecked Sendable {
             }
         }
     }
+
+    /// Runs a statement that takes a lock with no busy wait: false if the lock is taken.
+    func tryWithoutWaiting(_ sql: String) -> Bool {
+        guard let handle else { return false }
+        sqlite_nio_sqlite3_busy_timeout(handle, 0)
+        defer { sqlite_nio_sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds) }
+        do {
+            try execute(sql, []) { _ in }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    static let busyTimeoutMilliseconds: Int32 = 10_000
 
     private func prepared(_ sql: String) throws -> OpaquePointer {
         if let cached = statements[sql] { return cached }
@@ -225,16 +240,16 @@ struct DirectSQLDatabase: SQLDatabase {
         }
     }
 
-    /// Statements that can wait: for another process's write lock, or for the disk (COMMIT's
-    /// fsync). They run on the blocking pool; everything else runs right here.
-    static let blockingStatements: Set<String> = ["BEGIN IMMEDIATE", "COMMIT"]
-
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, binds) = try serialize(query)
-        if Self.blockingStatements.contains(sql) {
+        if sql == "BEGIN IMMEDIATE", !connection.tryWithoutWaiting(sql) {
+            // Another process holds the write lock: wait for it (busy_timeout) on the blocking
+            // pool, not on a Swift concurrency thread.
             let connection = self.connection
             try await NIOThreadPool.singleton.runIfActive { try connection.execute(sql, binds) { onRow($0) } }
-        } else {
+        } else if sql != "BEGIN IMMEDIATE" {
+            // COMMIT's fsync runs right here too: it costs less than the two thread hand-offs
+            // that sending it elsewhere would (docs/PERFORMANCE.md).
             try connection.execute(sql, binds) { onRow($0) }
         }
     }
