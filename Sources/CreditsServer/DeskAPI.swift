@@ -58,8 +58,7 @@ struct DeskAPI: APIProtocol {
         _ perform: @escaping @Sendable (any SQLDatabase, String, Actor) async throws -> any Encodable
     ) async throws -> Output {
         let actor = try principal().actor
-        let hash = SHA256.hash(data: Data((operation + "\n" + Wire.json(request)).utf8))
-            .map { String(format: "%02x", $0) }.joined()
+        let hash = Hex.string(SHA256.hash(data: Data((operation + "\n" + Wire.json(request)).utf8)))
         let stored = try await store.idempotentWrite(
             principal: actor.name, key: key, requestHash: hash,
             refusal: { rejection in

@@ -26,7 +26,7 @@ public enum LedgerChain {
             entry.effectiveOn.description, recordedAt, entry.actor, entry.reason, entry.document, prevHash,
         ]
         let canonical = fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|")
-        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.string(SHA256.hash(data: Data(canonical.utf8)))
     }
 
     static let timestampFormat: Date.ISO8601FormatStyle = .iso8601

@@ -104,7 +104,7 @@ extension Portal {
     ) async throws -> Int {
         guard let visitor = Visitor.current else { throw SignInRequired() }
         let actor = visitor.principal.actor
-        let hash = SHA256.hash(data: Data((operation + "\n" + form.requestText).utf8)).map { String(format: "%02x", $0) }.joined()
+        let hash = Hex.string(SHA256.hash(data: Data((operation + "\n" + form.requestText).utf8)))
         let stored = try await store.idempotentWrite(
             principal: actor.name, key: form["key"].map { "portal-" + String($0.prefix(100)) }, requestHash: hash,
             refusal: { StoredResponse(status: ProblemBody.status(of: $0.code), body: ProblemBody(rejection: $0).json) }

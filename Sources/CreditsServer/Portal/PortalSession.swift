@@ -19,7 +19,7 @@ struct Visitor: Sendable {
 
     static func csrfToken(for secret: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("portal-form".utf8), using: SymmetricKey(data: Data(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.string(mac)
     }
 }
 
