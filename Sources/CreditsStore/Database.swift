@@ -172,6 +172,19 @@ public final class DeskDatabase: Sendable {
         try await transaction(writing: true, body)
     }
 
+    /// A write for maintenance commands (`migrate-data`) that may run for minutes: the answer
+    /// deadline that protects requests from a dead PostgreSQL server would cut it short.
+    public func longWrite<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard case .postgres(let client, _, _) = engine else { return try await write(body) }
+        do {
+            return try await client.withConnection { connection in
+                try await Self.inTransaction(connection.sql(), begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"], body)
+            }
+        } catch {
+            throw translate(error)
+        }
+    }
+
     /// Runs `body` in one read transaction, so everything it reads is of one moment.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await transaction(writing: false, body)

@@ -56,7 +56,7 @@ public enum DeskCopy {
     /// Copies `source` into `target`, all in one target transaction. Returns rows copied per table.
     public static func copy(from source: DeskDatabase, to target: DeskDatabase,
                             progress: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws -> [String: Int] {
-        try await target.write { destination in
+        try await target.longWrite { destination in
             let used = try await destination.raw("SELECT COUNT(*) AS n FROM ledger_entries").first()?.decode(column: "n", as: Int.self) ?? 0
             let customers = try await destination.raw("SELECT COUNT(*) AS n FROM customers").first()?.decode(column: "n", as: Int.self) ?? 0
             guard used == 0 && customers == 0 else {
@@ -74,6 +74,9 @@ public enum DeskCopy {
         }
     }
 
+    /// Rows per INSERT: 14 columns × 200 stays far below both engines' limits on bound values.
+    static let insertRowsMax = 200
+
     static func copyTable(
         _ table: (name: String, key: String, columns: [(String, Column)]), from source: DeskDatabase,
         to destination: any SQLDatabase, progress: @escaping @Sendable (String, Int) -> Void
@@ -83,16 +86,21 @@ public enum DeskCopy {
             // Table and key names come from the list above, never from input.
             let query: String = "SELECT * FROM \(table.name) ORDER BY \(table.key) LIMIT \(pageSize) OFFSET \(offset)"
             let rows = try await source.read { sql in try await sql.raw(SQLQueryString(query)).all() }
-            for row in rows {
-                var values: [any Encodable & Sendable] = []
-                for (column, type) in table.columns {
-                    switch type {
-                    case .text: values.append(try row.decode(column: column, as: String.self))
-                    case .int: values.append(try row.decode(column: column, as: Int.self))
-                    case .optionalText: values.append(try row.decode(column: column, as: String?.self))
+            // Many rows per INSERT: one round trip per row made a 100,000-entry copy take minutes.
+            for chunk in stride(from: 0, to: rows.count, by: insertRowsMax) {
+                let insert = destination.insert(into: table.name).columns(table.columns.map(\.0))
+                for row in rows[chunk..<min(chunk + insertRowsMax, rows.count)] {
+                    var values: [any Encodable & Sendable] = []
+                    for (column, type) in table.columns {
+                        switch type {
+                        case .text: values.append(try row.decode(column: column, as: String.self))
+                        case .int: values.append(try row.decode(column: column, as: Int.self))
+                        case .optionalText: values.append(try row.decode(column: column, as: String?.self))
+                        }
                     }
+                    insert.values(values)
                 }
-                try await destination.insert(into: table.name).columns(table.columns.map(\.0)).values(values).run()
+                try await insert.run()
             }
             offset += rows.count
             progress(table.name, offset)
