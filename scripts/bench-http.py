@@ -5,10 +5,16 @@ Anchor (a): the raw SQLite transaction a call-off needs at least — a guarded U
 an INSERT of a ledger row, WAL, synchronous=FULL, one commit each — done directly, one writer.
 Then, on a desk of N customers and M ledger entries (generated directly, with a valid hash chain):
 (b) call-offs per second over HTTP at 1 and 16 clients with p50/p99, (c) balance reads at 16
-clients with p50/p99, (d) issuing all statements of one quarter, time and peak RSS.
-Every figure line names measure, engine and clients and ends with its ratio to (a).
+clients with p50/p99, on this desk and on one with a tenth of the history, (d) issuing all
+statements of one quarter, time and peak RSS. With --postgres URL, the desk is copied there
+(`credits migrate-data`) and call-offs are measured against pgbench running the same transaction
+at the same client count.
+
+The load comes from wrk (C, one connection per client) with a Lua script, so the client is not
+what limits the figures. Each figure is the median of --repeat runs. Every figure line names the
+measure, the engine and the clients and ends with its ratio to its anchor.
 """
-import argparse, hashlib, http.client, json, os, random, resource, sqlite3, statistics, subprocess, sys, tempfile, threading, time, uuid
+import argparse, hashlib, http.client, json, os, random, re, sqlite3, statistics, subprocess, sys, tempfile, time
 
 def percentile(values, p):
     values = sorted(values)
@@ -67,27 +73,84 @@ def load_history(path, customers, entries):
     db.execute("COMMIT")
     return seq
 
-def timed_requests(port, token, clients, seconds, make_request):
-    latencies, errors, lock = [], [], threading.Lock()
-    deadline = time.perf_counter() + seconds
-    def worker(index):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        n = 0
-        while time.perf_counter() < deadline:
-            method, path, body = make_request(index, n)
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            started = time.perf_counter()
-            conn.request(method, path, json.dumps(body) if body else None, headers)
-            response = conn.getresponse(); response.read()
-            elapsed = time.perf_counter() - started
-            with lock:
-                (latencies if response.status < 300 else errors).append(elapsed if response.status < 300 else response.status)
-            n += 1
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+
+WRK_SCRIPT = r"""
+local token, customers = os.getenv("BENCH_TOKEN"), tonumber(os.getenv("BENCH_CUSTOMERS"))
+local mode = os.getenv("BENCH_MODE")
+local threads, counter = 0, 0
+function setup(thread) thread:set("offset", threads * 1000003); threads = threads + 1 end
+function request()
+  counter = counter + 1
+  local customer = string.format("c%05d", ((offset or 0) + counter * 7919) % customers)
+  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+  if mode == "balance" then return wrk.format("GET", "/v1/customers/" .. customer .. "/balances", headers) end
+  local body = '{"customer":"' .. customer .. '","program":"PSC","purchaseOrder":"PO-B","sowReference":"SOW-B",' ..
+    '"sowSignedOn":"2026-11-01","plannedEndOn":"2027-01-31","custom":{"title":"Bench","kind":"design",' ..
+    '"pricing":"fixed-scope","deliverables":["D"],"credits":5}}'
+  return wrk.format("POST", "/v1/call-offs", headers, body)
+end
+"""
+
+def wrk(port, token, customers, mode, clients, seconds, work):
+    """Requests/s, p50 and p99 in ms, and the count of non-2xx answers."""
+    script = os.path.join(work, "bench.lua")
+    with open(script, "w") as f: f.write(WRK_SCRIPT)
+    env = dict(os.environ, BENCH_TOKEN=token, BENCH_CUSTOMERS=str(customers), BENCH_MODE=mode)
+    out = subprocess.run(["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{seconds}s", "--latency",
+                          "-s", script, f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True, check=True).stdout
+    def latency(label):
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rate, latency(50), latency(99), int(errors.group(1)) if errors else 0
+
+def median_of(repeat, measure):
+    """Runs `measure` `repeat` times; the run with the median first value."""
+    runs = sorted((measure() for _ in range(repeat)), key=lambda run: run[0])
+    return runs[len(runs) // 2]
+
+class Server:
+    def __init__(self, binary, database, work, name):
+        self.port = 20000 + random.randint(0, 20000)
+        self.process = subprocess.Popen([binary, "serve", "--port", str(self.port), "--as-of", "2026-11-29"],
+                                        env=dict(os.environ, CREDITS_DATABASE=database), stdout=subprocess.DEVNULL,
+                                        stderr=open(os.path.join(work, f"serve-{name}.log"), "w"))
+        for _ in range(300):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1); c.request("GET", "/health"); c.getresponse().read()
+                return
+            except OSError: time.sleep(0.05)
+        raise SystemExit("bench-http: the server did not start")
+
+    def stop(self):
+        self.process.terminate(); self.process.wait()
+
+def make_desk(binary, path, customers, entries):
+    env = dict(os.environ, CREDITS_DATABASE=path)
+    subprocess.run([binary, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     started = time.perf_counter()
-    for t in threads: t.start()
-    for t in threads: t.join()
-    return len(latencies) / (time.perf_counter() - started), latencies, errors
+    total = load_history(path, customers, entries)
+    print(f"# desk {os.path.basename(path)}: {customers} customers, {total} ledger entries, generated in {time.perf_counter() - started:.1f}s", flush=True)
+    token = subprocess.run([binary, "token", "create", "--name", "bench", "--role", "operations"],
+                           env=env, check=True, capture_output=True, text=True).stdout.splitlines()[0]
+    return token
+
+def pgbench_rate(url, clients, seconds, work):
+    """pgbench running the anchor transaction (guarded UPDATE + INSERT, one commit) on PostgreSQL."""
+    setup = ("DROP TABLE IF EXISTS bench_lots, bench_entries; "
+             "CREATE TABLE bench_lots (id BIGINT PRIMARY KEY, available BIGINT NOT NULL CHECK (available >= 0), held BIGINT NOT NULL); "
+             "CREATE TABLE bench_entries (seq BIGSERIAL PRIMARY KEY, lot BIGINT NOT NULL, delta BIGINT NOT NULL, note TEXT NOT NULL); "
+             "INSERT INTO bench_lots VALUES (1, 1000000000, 0);")
+    subprocess.run(["psql", "-q", "-d", url, "-c", setup], check=True, capture_output=True)
+    script = os.path.join(work, "anchor.sql")
+    with open(script, "w") as f:
+        f.write("BEGIN;\nUPDATE bench_lots SET available = available - 5, held = held + 5 WHERE id = 1 AND available >= 5;\n"
+                "INSERT INTO bench_entries (lot, delta, note) VALUES (1, -5, 'call-off');\nEND;\n")
+    out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(int(seconds)), "-f", script, url],
+                         capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 def main():
     parser = argparse.ArgumentParser()
@@ -95,54 +158,64 @@ def main():
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--postgres", help="also measure on this (empty) PostgreSQL database")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="credits-bench-")
-    figures = []
+    seconds = int(max(args.seconds, 1))
 
-    anchor = raw_sqlite_rate(os.path.join(work, "raw.sqlite"), args.seconds)
-    def figure(measure, engine, clients, value, unit, extra=""):
-        line = f"{measure} engine={engine} clients={clients}: {value:.1f} {unit}{extra}  {value / anchor:.2f}x"
-        figures.append(line); print(line, flush=True)
-    figure("raw-commit-rate", "sqlite", 1, anchor, "tx/s")
+    anchor = median_of(args.repeat, lambda: (raw_sqlite_rate(os.path.join(work, f"raw-{time.time_ns()}.sqlite"), seconds),))[0]
+    def figure(measure, engine, clients, value, unit, base, extra=""):
+        print(f"{measure} engine={engine} clients={clients}: {value:.1f} {unit}{extra}  {value / base:.2f}x", flush=True)
+    figure("raw-commit-rate", "sqlite", 1, anchor, "tx/s", anchor, f" (median of {args.repeat})")
 
     desk = os.path.join(work, "desk.sqlite")
-    env = dict(os.environ, CREDITS_DATABASE=desk)
-    subprocess.run([args.credits_binary, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-    started = time.perf_counter()
-    total = load_history(desk, args.customers, args.entries)
-    print(f"# desk: {args.customers} customers, {total} ledger entries, generated in {time.perf_counter() - started:.1f}s", flush=True)
-    token = subprocess.run([args.credits_binary, "token", "create", "--name", "bench", "--role", "operations"],
-                           env=env, check=True, capture_output=True, text=True).stdout.splitlines()[0]
-    port = 20000 + random.randint(0, 20000)
-    server = subprocess.Popen([args.credits_binary, "serve", "--port", str(port), "--as-of", "2026-11-29"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "serve.log"), "w"))
+    token = make_desk(args.credits_binary, desk, args.customers, args.entries)
+    small = os.path.join(work, "small.sqlite")
+    small_token = make_desk(args.credits_binary, small, args.customers, args.entries // 10)
+
+    def http_figures(engine, database, token, base_for, label=""):
+        server = Server(args.credits_binary, database, work, engine + label)
+        try:
+            for clients in (1, 16):
+                rate, p50, p99, errors = median_of(args.repeat, lambda: wrk(server.port, token, args.customers, "call-off", clients, seconds, work))
+                figure("call-offs-http", engine, clients, rate, "call-offs/s", base_for(clients),
+                       f" p50={p50:.2f}ms p99={p99:.2f}ms non2xx={errors}")
+            balance = median_of(args.repeat, lambda: wrk(server.port, token, args.customers, "balance", 16, seconds, work))
+            figure("balance-reads-http", engine, 16, balance[0], "reads/s", anchor,
+                   f" p50={balance[1]:.2f}ms p99={balance[2]:.2f}ms non2xx={balance[3]} entries={args.entries}")
+            return balance
+        finally:
+            server.stop()
+
+    big = http_figures("sqlite", desk, token, lambda clients: anchor)
+    server = Server(args.credits_binary, small, work, "small")
     try:
-        for _ in range(200):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1); c.request("GET", "/health"); c.getresponse().read(); break
-            except OSError: time.sleep(0.05)
-        def call_off(index, n):
-            return ("POST", "/v1/call-offs", {"customer": f"c{(index * 7919 + n) % args.customers:05d}", "program": "PSC",
-                    "purchaseOrder": "PO-B", "sowReference": "SOW-B", "sowSignedOn": "2026-11-01", "plannedEndOn": "2027-01-31",
-                    "custom": {"title": "Bench", "kind": "design", "pricing": "fixed-scope", "deliverables": ["D"], "credits": 5}})
-        for clients in (1, 16):
-            rate, latencies, errors = timed_requests(port, token, clients, args.seconds, call_off)
-            figure("call-offs-http", "sqlite", clients, rate, "call-offs/s",
-                   f" p50={percentile(latencies, .5) * 1000:.1f}ms p99={percentile(latencies, .99) * 1000:.1f}ms errors={len(errors)}")
-        def balance(index, n):
-            return ("GET", f"/v1/customers/c{(index * 104729 + n) % args.customers:05d}/balances", None)
-        rate, latencies, errors = timed_requests(port, token, 16, args.seconds, balance)
-        figure("balance-reads-http", "sqlite", 16, rate, "reads/s",
-               f" p50={percentile(latencies, .5) * 1000:.2f}ms p99={percentile(latencies, .99) * 1000:.2f}ms errors={len(errors)}")
+        rate, p50, p99, errors = median_of(args.repeat, lambda: wrk(server.port, small_token, args.customers, "balance", 16, seconds, work))
     finally:
-        server.terminate(); server.wait()
+        server.stop()
+    figure("balance-reads-http", "sqlite", 16, rate, "reads/s", anchor,
+           f" p50={p50:.2f}ms p99={p99:.2f}ms non2xx={errors} entries={args.entries // 10}"
+           f" (p99 at {args.entries} entries is {big[2] / p99:.2f}x this)")
+
+    env = dict(os.environ, CREDITS_DATABASE=desk)
     started = time.perf_counter()
     run = subprocess.run(["/usr/bin/time", "-f", "%M", args.credits_binary, "statement", "issue", "--quarter", "2026Q3",
                           "--as-of", "2026-11-29"], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     peak_kib = int(run.stderr.strip().splitlines()[-1]) if run.returncode == 0 else -1
-    figure("statements-issue", "sqlite", 1, args.customers / elapsed, "statements/s",
-           f" total={elapsed:.1f}s peak_rss={peak_kib / 1024:.0f}MB")
+    figure("statements-issue", "sqlite", 1, args.customers / elapsed, "statements/s", anchor,
+           f" customers={args.customers} total={elapsed:.1f}s peak_rss={peak_kib / 1024:.0f}MB")
+
+    if args.postgres:
+        copied = subprocess.run([args.credits_binary, "migrate-data", "--from", desk, "--to", args.postgres],
+                                capture_output=True, text=True)
+        if copied.returncode != 0:
+            raise SystemExit(f"bench-http: copying the desk to PostgreSQL failed:\n{copied.stdout}{copied.stderr}")
+        rates = {clients: median_of(args.repeat, lambda: (pgbench_rate(args.postgres, clients, seconds, work),))[0] for clients in (1, 16)}
+        for clients, rate in rates.items():
+            figure("pgbench-anchor", "postgresql", clients, rate, "tx/s", rate)
+        http_figures("postgresql", args.postgres, token, lambda clients: rates[clients])
 
 if __name__ == "__main__":
     main()
