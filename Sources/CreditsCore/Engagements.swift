@@ -88,6 +88,13 @@ public enum Engagements {
 
 /// R7: on its expiry date a lot's unused credits expire.
 public enum Expiry {
+    /// R7: credits are lost when their term ends, never earlier, so an expiry run can't be dated
+    /// after today (the portal lets operations choose the date; the API and CLI use today).
+    public static func checkRunDate(_ asOf: CalendarDate, today: CalendarDate) -> Rejection? {
+        guard asOf > today else { return nil }
+        return Rejection(.expiryAfterToday, "an expiry run can't be dated after today (\(today)); asked for \(asOf)")
+    }
+
     /// The expiry entries due by `asOf`. Running it again writes nothing, since an expired lot has
     /// no available credits left and a later return to it expires at once (R13).
     public static func due(lots: [Lot], asOf: CalendarDate, actor: Actor) -> [LedgerEntry] {

@@ -45,6 +45,8 @@ public enum RejectionCode: String, Sendable, Codable, CaseIterable {
     case missingReason = "missing-reason"
     case adjustmentExceedsBalance = "adjustment-exceeds-balance"
     case invalidExpiry = "invalid-expiry"
+    // Expiry.
+    case expiryAfterToday = "expiry-after-today"
     // Statements.
     case quarterNotStarted = "quarter-not-started"
 
@@ -57,6 +59,7 @@ public enum RejectionCode: String, Sendable, Codable, CaseIterable {
         case .minimumOrder: "R4"
         case .discountNotAllowed: "R5"
         case .orderTooLarge: "R6"
+        case .expiryAfterToday: "R7"
         case .durationBasedEngagement, .missingDeliverables, .kindNotCovered: "R8"
         case .missingStatementOfWork, .statementOfWorkNotSigned: "R9"
         case .minimumCallOff: "R10"

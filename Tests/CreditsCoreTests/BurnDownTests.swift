@@ -74,3 +74,13 @@ struct BurnDownTests {
         #expect(Money.format(minor, currency: currency, exponent: exponent) == shown)
     }
 }
+
+@Suite("Expiry runs (R7)")
+struct ExpiryRunTests {
+    @Test("R7 an expiry run may be dated today or earlier, not after", arguments: [(-1, true), (0, true), (1, false), (365, false)])
+    func runDate(offset: Int, allowed: Bool) {
+        let refusal = Expiry.checkRunDate(Fixture.today.adding(days: offset), today: Fixture.today)
+        #expect((refusal == nil) == allowed)
+        #expect(refusal.map { $0.code == .expiryAfterToday && $0.code.rule == "R7" } ?? true)
+    }
+}

@@ -17,9 +17,7 @@ extension Portal {
         router.post("/desk/expiry") { request, context -> Response in
             try await self.deskRun(request, context, form: "expiry") { form, actor in
                 guard let asOf = try Self.date(form, "asOf") else { throw Rejection(.invalidDate, "asOf: give a date") }
-                guard asOf <= self.today() else {
-                    throw Rejection(.invalidExpiry, "an expiry run can't be dated after today (\(self.today()))")
-                }
+                if let refusal = Expiry.checkRunDate(asOf, today: self.today()) { throw refusal }
                 return try await self.store.expire(asOf: asOf, actor: actor).count
             }
         }
