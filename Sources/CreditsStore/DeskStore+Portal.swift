@@ -14,11 +14,19 @@ extension DeskStore {
         public let nextExpiryOn: CalendarDate?
     }
 
-    /// Customers in id order after `afterCustomer`, with their balances as of `today`.
-    public func overview(today: CalendarDate, afterCustomer: String = "", limit: Int = 100) async throws -> [CustomerOverview] {
+    /// Customers in id order after `afterCustomer` (only those in `only`, when given), with their
+    /// balances as of `today`.
+    public func overview(
+        today: CalendarDate, afterCustomer: String = "", limit: Int = 100, only: Set<Customer.ID>? = nil
+    ) async throws -> [CustomerOverview] {
         try await database.read { sql in
+            var filter: SQLQueryString = ""
+            if let only {
+                guard !only.isEmpty else { return [] }
+                filter = " AND id IN (\(binds: only.sorted().prefix(Limits.lotsPerCustomerMax).map(\.rawValue)))"
+            }
             let customers = try await sql.raw("""
-                SELECT * FROM customers WHERE id > \(bind: afterCustomer) ORDER BY id LIMIT \(bind: min(max(limit, 1), 1_000))
+                SELECT * FROM customers WHERE id > \(bind: afterCustomer)\(filter) ORDER BY id LIMIT \(bind: min(max(limit, 1), 1_000))
                 """).all().map(Rows.customer)
             guard let first = customers.first, let last = customers.last else { return [] }
             let lots = try await sql.raw("""

@@ -172,6 +172,20 @@ struct PortalTests {
         }
     }
 
+    @Test("an account manager's customer list holds only its customers; the others are 404")
+    func accountManagerList() async throws {
+        try await APIHarness.run { api in
+            try await api.store.createUser(name: "account-manager", role: .accountManager, customers: ["acme"], password: Self.password)
+            let session = try await api.signIn("account-manager", Self.password)
+            let list = try await api.page(.get, "/customers", session: session)
+            #expect(list.status == 200)
+            #expect(list.body.contains("href=\"/customers/acme\""))
+            #expect(!list.body.contains("globex"))
+            #expect(try await api.page(.get, "/customers/globex", session: session).status == 404)
+            #expect(try await api.page(.get, "/customers/acme", session: session).body.contains("call-off-form"))
+        }
+    }
+
     @Test("finance sees invoices and the ledger, and downloads it as CSV")
     func financePages() async throws {
         try await APIHarness.run { api in

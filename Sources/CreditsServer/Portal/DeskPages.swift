@@ -42,15 +42,11 @@ extension Portal {
         let principal = visitor.principal
         if principal.role == .customer { return Self.redirect(to: "/") }
         let today = self.today()
-        var rows: [DeskStore.CustomerOverview] = []
-        var cursor = String(after.prefix(Limits.codeLengthMax))
-        // Account managers see their customers only; page through until a page is full.
-        while rows.count < Self.listPageSize {
-            let batch = try await store.overview(today: today, afterCustomer: cursor, limit: Self.listPageSize)
-            rows += batch.filter { principal.sees($0.customer.id) }
-            guard let last = batch.last, batch.count == Self.listPageSize else { cursor = ""; break }
-            cursor = last.customer.id.rawValue
-        }
+        // Account managers see their assigned customers only; the vendor-wide roles see all.
+        let only = principal.may(.readDesk) ? nil : principal.customers
+        let rows = try await store.overview(today: today, afterCustomer: String(after.prefix(Limits.codeLengthMax)),
+                                            limit: Self.listPageSize, only: only)
+        let cursor = rows.count == Self.listPageSize ? rows.last!.customer.id.rawValue : ""
         var model: [String: Any] = [
             "today": today.description, "notice": notice?.text as Any,
             "customers": rows.map { row in
