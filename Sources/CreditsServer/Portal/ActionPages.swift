@@ -93,7 +93,7 @@ extension Portal {
         } catch let refused as FormRefused {
             problem = refused.problem
         }
-        let values = form.fields.filter { $0.key != "csrf" && $0.key != "key" }
+        let values = form.typed
         return try await dashboard(customer, forms: [formName ?? done: FormView(values: values, error: problem.detail)],
                                    status: HTTPResponse.Status(code: problem.status))
     }

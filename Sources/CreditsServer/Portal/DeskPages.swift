@@ -84,7 +84,7 @@ extension Portal {
             let count = try await run(form, principal.actor)
             return Self.redirect(to: "/customers?done=\(name)&ref=\(count)")
         } catch let rejection as Rejection {
-            let values = form.fields.filter { $0.key != "csrf" && $0.key != "key" }
+            let values = form.typed
             let problem = ProblemBody(rejection: rejection)
             return try await customersPage(after: "", notice: nil, forms: [name: FormView(values: values, error: problem.detail)],
                                            status: HTTPResponse.Status(code: problem.status))

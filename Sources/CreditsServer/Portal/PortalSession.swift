@@ -144,10 +144,12 @@ struct FormData: Sendable {
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
-    /// The fields that make up the request, for the idempotency hash: not the form's own tokens.
+    /// What the visitor typed: the fields without the form's own tokens.
+    var typed: [String: String] { fields.filter { $0.key != "csrf" && $0.key != "key" } }
+
+    /// The typed fields in a stable order, for the idempotency hash.
     var requestText: String {
-        fields.filter { $0.key != "csrf" && $0.key != "key" }.sorted { $0.key < $1.key }
-            .map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        typed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
     }
 }
 
