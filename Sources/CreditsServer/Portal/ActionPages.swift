@@ -176,8 +176,9 @@ extension Portal {
     }
 
     /// The order and call-off forms of a customer's page, with their choices.
-    func actForms(_ id: Customer.ID, programs: [Program.ID], forms: [String: FormView]) async throws -> [String: Any] {
-        let customer = try await store.customer(id)
+    func actForms(
+        _ customer: Customer, entities: [Entity], programs: [Program.ID], forms: [String: FormView]
+    ) async throws -> [String: Any] {
         let allPrograms = try await store.programs()
         let offerings = try await store.offerings().filter { $0.entities.contains(customer.entity) }
         func options(_ pairs: [(String, String)], selected: String?) -> [[String: Any]] {
@@ -194,7 +195,7 @@ extension Portal {
         return [
             "order": order.model.merging([
                 "programs": options(programChoices, selected: order.values["program"]),
-                "entities": options(try await store.entities().map { ($0.id.rawValue, "\($0.id) — \($0.name) (\($0.currency))") },
+                "entities": options(entities.map { ($0.id.rawValue, "\($0.id) — \($0.name) (\($0.currency))") },
                                     selected: order.values["entity"]),
             ]) { $1 },
             "callOff": callOff.model.merging([

@@ -44,7 +44,8 @@ extension Portal {
         let summary = try await store.summary(of: id, today: today)
         let history = try await store.history(of: id)
         let held = Set(summary.lots.map(\.program))
-        let exponents = Dictionary(uniqueKeysWithValues: try await store.entities().map { ($0.id, $0.currencyExponent) })
+        let entities = try await store.entities()
+        let exponents = Dictionary(uniqueKeysWithValues: entities.map { ($0.id, $0.currencyExponent) })
         let balances = summary.balances.filter { held.contains($0.program) }
         var model: [String: Any] = [
             "customer": ["id": id.rawValue, "name": summary.customer.name, "entity": summary.customer.entity.rawValue],
@@ -63,7 +64,7 @@ extension Portal {
             "statements": try await statementLinks(id, lots: summary.lots, today: today),
         ]
         if principal.may(.act(for: id)) {
-            model["actForms"] = try await actForms(id, programs: balances.map(\.program), forms: forms)
+            model["actForms"] = try await actForms(summary.customer, entities: entities, programs: balances.map(\.program), forms: forms)
         }
         if principal.may(.operate) {
             model["adjustForm"] = (forms["adjust"] ?? FormView()).model
