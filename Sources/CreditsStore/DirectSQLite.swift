@@ -21,7 +21,16 @@ import VaporCSQLite
 /// serialized mode as well.
 final class DirectSQLite: @unchecked Sendable {
     private var handle: OpaquePointer?
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [String: Prepared] = [:]
+
+    /// A cached statement and its result's column names, read once rather than per row.
+    private struct Prepared {
+        let statement: OpaquePointer
+        var columns: [String]
+        /// SQLite's count of this statement's re-preparations when `columns` was read: a schema
+        /// change re-prepares it, and only then can its columns change.
+        var columnsAtReprepare: Int32
+    }
     let path: String
     static let cachedStatementsMax = 256
 
@@ -41,7 +50,7 @@ final class DirectSQLite: @unchecked Sendable {
     deinit { close() }
 
     func close() {
-        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        for prepared in statements.values { sqlite_nio_sqlite3_finalize(prepared.statement) }
         statements = [:]
         if let handle { sqlite_nio_sqlite3_close_v2(handle) }
         handle = nil
@@ -50,18 +59,18 @@ final class DirectSQLite: @unchecked Sendable {
     /// Runs one statement, handing each row to `onRow`.
     func execute(_ sql: String, _ binds: [DirectSQLiteValue], onRow: (DirectSQLiteRow) throws -> Void) throws {
         let statement = try prepared(sql)
-        defer {
-            sqlite_nio_sqlite3_reset(statement)
-            sqlite_nio_sqlite3_clear_bindings(statement)
-        }
+        // Every parameter is bound on every run, so no value from an earlier run can leak into
+        // this one. Not clear_bindings: on a statement whose plan looked at a bound value (any
+        // bound WHERE with an ORDER BY, in this SQLite) it forces a re-prepare on the next run.
+        precondition(Int32(binds.count) == sqlite_nio_sqlite3_bind_parameter_count(statement),
+                     "\(binds.count) values bound to \(sql.prefix(120))")
+        defer { sqlite_nio_sqlite3_reset(statement) }
         for (index, value) in binds.enumerated() { try bind(value, at: Int32(index + 1), in: statement) }
         var columns: [String]?
         while true {
             switch sqlite_nio_sqlite3_step(statement) {
             case SQLITE_ROW:
-                let names = columns ?? (0..<sqlite_nio_sqlite3_column_count(statement)).map {
-                    String(cString: sqlite_nio_sqlite3_column_name(statement, $0))
-                }
+                let names = columns ?? self.columns(of: sql, statement)
                 columns = names
                 try onRow(DirectSQLiteRow(columns: names, values: (0..<Int32(names.count)).map { column(statement, $0) }))
             case SQLITE_DONE:
@@ -70,6 +79,23 @@ final class DirectSQLite: @unchecked Sendable {
                 throw failure(sql)
             }
         }
+    }
+
+    /// The result's column names, read again only after SQLite re-prepared the statement.
+    private func columns(of sql: String, _ statement: OpaquePointer) -> [String] {
+        let reprepares = sqlite_nio_sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 0)
+        if let cached = statements[sql], cached.columnsAtReprepare == reprepares { return cached.columns }
+        let names = (0..<sqlite_nio_sqlite3_column_count(statement)).map {
+            String(cString: sqlite_nio_sqlite3_column_name(statement, $0))
+        }
+        statements[sql]?.columns = names
+        statements[sql]?.columnsAtReprepare = reprepares
+        return names
+    }
+
+    /// How often SQLite has re-prepared the cached statement `sql` (nil if it isn't cached).
+    func reprepares(of sql: String) -> Int32? {
+        statements[sql].map { sqlite_nio_sqlite3_stmt_status($0.statement, SQLITE_STMTSTATUS_REPREPARE, 0) }
     }
 
     /// Runs a statement that takes a lock with no busy wait: false if the lock is taken.
@@ -88,17 +114,17 @@ final class DirectSQLite: @unchecked Sendable {
     static let busyTimeoutMilliseconds: Int32 = 10_000
 
     private func prepared(_ sql: String) throws -> OpaquePointer {
-        if let cached = statements[sql] { return cached }
+        if let cached = statements[sql] { return cached.statement }
         guard let handle else { throw DirectSQLiteError(message: "the connection to \(path) is closed") }
         var statement: OpaquePointer?
         guard sqlite_nio_sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
             throw failure(sql)
         }
         if statements.count >= Self.cachedStatementsMax {
-            for old in statements.values { sqlite_nio_sqlite3_finalize(old) }
+            for old in statements.values { sqlite_nio_sqlite3_finalize(old.statement) }
             statements = [:]
         }
-        statements[sql] = statement
+        statements[sql] = Prepared(statement: statement, columns: [], columnsAtReprepare: -1)
         return statement
     }
 
@@ -140,17 +166,14 @@ enum DirectSQLiteValue: Sendable, Equatable {
 
     /// A bound value as SQLKit hands it over: the Swift values the store binds.
     init(bind: Any) throws {
-        let mirror = Mirror(reflecting: bind)
-        if mirror.displayStyle == .optional {
-            guard let wrapped = mirror.children.first?.value else { self = .null; return }
-            self = try DirectSQLiteValue(bind: wrapped)
-            return
-        }
         switch bind {
+        case let value as String: self = .text(value)
         case let value as Int: self = .integer(Int64(value))
+        case let optional as any DirectSQLiteOptional:
+            guard let wrapped = optional.wrapped else { self = .null; return }
+            self = try DirectSQLiteValue(bind: wrapped)
         case let value as Int64: self = .integer(value)
         case let value as Int32: self = .integer(Int64(value))
-        case let value as String: self = .text(value)
         case let value as Substring: self = .text(String(value))
         case let value as Bool: self = .integer(value ? 1 : 0)
         case let value as Double: self = .real(value)
@@ -210,14 +233,16 @@ struct ColumnKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// Lets `decode(column:as: String?.self)` see through the optional.
+/// Lets binds and `decode(column:as: String?.self)` see through an optional.
 protocol DirectSQLiteOptional {
     static var nullValue: Self { get }
     static func some(decoding value: DirectSQLiteValue, column: String) throws -> Self
+    var wrapped: Any? { get }
 }
 
 extension Optional: DirectSQLiteOptional {
     static var nullValue: Self { nil }
+    var wrapped: Any? { self.map { $0 } }
     static func some(decoding value: DirectSQLiteValue, column: String) throws -> Self {
         .some(try DirectSQLiteRow.cast(value, to: Wrapped.self, column: column))
     }
