@@ -70,7 +70,7 @@ extension DeskAPI {
             let metrics = self.metrics
             return try await write("callOff", key: input.headers.idempotencyKey, request: body,
                                    as: Components.Schemas.Engagement.self, problem: Operations.CallOff.Output.default,
-                                   success: { .created(.init(body: .json($0))) }) { sql, recordedAt, actor in
+                                   success: { .created(.init(body: .json($0))) }, view: { try $0.schema }) { sql, recordedAt, actor in
                 let engagement = try await DeskStore.callOff(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
                 metrics.recordCallOff(credits: engagement.credits)
                 return EngagementBody(engagement: engagement, overdue: false)
@@ -86,7 +86,7 @@ extension DeskAPI {
     func getEngagement(_ input: Operations.GetEngagement.Input) async throws -> Operations.GetEngagement.Output {
         try await respond(Operations.GetEngagement.Output.default) {
             let engagement = try await visibleEngagement(input.path.engagementId)
-            return .ok(.init(body: .json(try Wire.convert(try await view(engagement)))))
+            return .ok(.init(body: .json(try await view(engagement).schema)))
         }
     }
 
@@ -122,7 +122,7 @@ extension DeskAPI {
                                    request: Request(id: input.path.engagementId, action: action.rawValue, reason: reason),
                                    status: 200, as: Components.Schemas.Engagement.self,
                                    problem: Operations.MoveEngagement.Output.default,
-                                   success: { .ok(.init(body: .json($0))) }) { [reason] sql, recordedAt, actor in
+                                   success: { .ok(.init(body: .json($0))) }, view: { try $0.schema }) { [reason] sql, recordedAt, actor in
                 let moved = try await DeskStore.transition(engagement.id, action, reason: reason, today: today, actor: actor,
                                                            recordedAt: recordedAt, on: sql)
                 return EngagementBody(engagement: moved, overdue: false)

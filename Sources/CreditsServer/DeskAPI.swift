@@ -51,28 +51,35 @@ struct DeskAPI: APIProtocol {
         return problem(body.status, .init(body: .applicationProblemJson(schema)))
     }
 
-    /// A write, done at most once per Idempotency-Key (see `DeskStore.idempotentWrite`).
-    func write<Output, Body: Decodable>(
+    /// A write, done at most once per Idempotency-Key (see `DeskStore.idempotentWrite`). A value
+    /// just written becomes its API type through `view`; a stored answer is decoded from its JSON.
+    func write<Output, Value: Encodable & Sendable, Body: Decodable>(
         _ operation: String, key: String?, request: some Encodable & Sendable, status: Int = 201,
         as body: Body.Type, problem: ProblemCase<Output>, success: (Body) -> Output,
-        _ perform: @escaping @Sendable (any SQLDatabase, String, Actor) async throws -> any Encodable
+        view: (Value) throws -> Body = { try Wire.convert($0) },
+        _ perform: @escaping @Sendable (any SQLDatabase, String, Actor) async throws -> Value
     ) async throws -> Output {
         let actor = try principal().actor
         let hash = Hex.string(SHA256.hash(data: Data((operation + "\n" + Wire.json(request)).utf8)))
-        let stored = try await store.idempotentWrite(
+        let outcome = try await store.idempotentWrite(
             principal: actor.name, key: key, requestHash: hash,
             refusal: { rejection in
                 let problem = ProblemBody(rejection: rejection)
                 return StoredResponse(status: problem.status, body: problem.json)
-            }
+            },
+            answer: { StoredResponse(status: status, body: Wire.json($0)) }
         ) { sql, recordedAt in
-            StoredResponse(status: status, body: Wire.json(try await perform(sql, recordedAt, actor)))
+            try await perform(sql, recordedAt, actor)
         }
-        guard stored.status < 300 else {
+        switch outcome {
+        case .written(let value):
+            return success(try view(value))
+        case .answered(let stored) where stored.status < 300:
+            return success(try Wire.decode(Body.self, from: stored.body))
+        case .answered(let stored):
             let schema = try Wire.decode(Components.Schemas.Problem.self, from: stored.body)
             return problem(stored.status, .init(body: .applicationProblemJson(schema)))
         }
-        return success(try Wire.decode(Body.self, from: stored.body))
     }
 
     static let pageSizeMax = 1_000

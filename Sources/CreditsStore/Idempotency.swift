@@ -13,24 +13,35 @@ public struct StoredResponse: Sendable, Equatable {
     }
 }
 
+/// What an idempotent write gives back: the value it has just written, or the answer stored
+/// for its key by an earlier attempt (a success, or a refusal that can't pass later).
+public enum IdempotentOutcome<Value: Sendable>: Sendable {
+    case written(Value)
+    case answered(StoredResponse)
+}
+
 extension DeskStore {
     public static let idempotencyKeyLengthMax = 200
 
-    /// Runs a write at most once per (principal, key): the key and the response are stored in the
+    /// Runs a write at most once per (principal, key): the key and the answer are stored in the
     /// same transaction as the write, so a crash can't separate them. The same key with the same
-    /// request hash returns the stored response; with another request it is refused.
+    /// request hash gives back the stored answer; with another request it is refused.
     ///
     /// Refusals that can't pass later (bad input) are stored too, so a retry sees the same answer;
     /// those that may (`mayPassLater`, e.g. not enough credits yet) are not, so a retry after the
     /// situation changed is decided afresh.
-    public func idempotentWrite(
+    ///
+    /// `answer` renders the value as it is stored; it runs only when there is a key to store it
+    /// under, so a write without a key never pays for rendering an answer nobody will ask for again.
+    public func idempotentWrite<Value: Sendable>(
         principal: String, key: String?, requestHash: String,
         refusal: @escaping @Sendable (Rejection) -> StoredResponse,
-        _ operation: @escaping @Sendable (any SQLDatabase, String) async throws -> StoredResponse
-    ) async throws -> StoredResponse {
+        answer: @escaping @Sendable (Value) -> StoredResponse,
+        _ operation: @escaping @Sendable (any SQLDatabase, String) async throws -> Value
+    ) async throws -> IdempotentOutcome<Value> {
         let recordedAt = self.recordedAt
         guard let key else {
-            return try await database.write { sql in try await operation(sql, recordedAt) }
+            return .written(try await database.write { sql in try await operation(sql, recordedAt) })
         }
         guard !key.isEmpty, key.utf8.count <= Self.idempotencyKeyLengthMax else {
             throw Rejection(.invalidInput, "Idempotency-Key must be 1 to \(Self.idempotencyKeyLengthMax) bytes")
@@ -38,21 +49,21 @@ extension DeskStore {
         do {
             return try await database.write { sql in
                 if let stored = try await Self.storedResponse(principal: principal, key: key, requestHash: requestHash, on: sql) {
-                    return stored
+                    return .answered(stored)
                 }
-                let response = try await operation(sql, recordedAt)
-                try await Self.remember(response, principal: principal, key: key, requestHash: requestHash, at: recordedAt, on: sql)
-                return response
+                let value = try await operation(sql, recordedAt)
+                try await Self.remember(answer(value), principal: principal, key: key, requestHash: requestHash, at: recordedAt, on: sql)
+                return .written(value)
             }
         } catch let rejection as Rejection where rejection.code != .idempotencyKeyReuse && !rejection.code.mayPassLater {
             let response = refusal(rejection)
-            return try await database.write { sql in
+            return .answered(try await database.write { sql in
                 if let stored = try await Self.storedResponse(principal: principal, key: key, requestHash: requestHash, on: sql) {
                     return stored
                 }
                 try await Self.remember(response, principal: principal, key: key, requestHash: requestHash, at: recordedAt, on: sql)
                 return response
-            }
+            })
         }
     }
 

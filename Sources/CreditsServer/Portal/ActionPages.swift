@@ -105,16 +105,18 @@ extension Portal {
         guard let visitor = Visitor.current else { throw SignInRequired() }
         let actor = visitor.principal.actor
         let hash = Hex.string(SHA256.hash(data: Data((operation + "\n" + form.requestText).utf8)))
-        let stored = try await store.idempotentWrite(
+        let outcome = try await store.idempotentWrite(
             principal: actor.name, key: form["key"].map { "portal-" + String($0.prefix(100)) }, requestHash: hash,
-            refusal: { StoredResponse(status: ProblemBody.status(of: $0.code), body: ProblemBody(rejection: $0).json) }
+            refusal: { StoredResponse(status: ProblemBody.status(of: $0.code), body: ProblemBody(rejection: $0).json) },
+            answer: { StoredResponse(status: 201, body: String($0)) }
         ) { sql, recordedAt in
-            StoredResponse(status: 201, body: String(try await write(sql, recordedAt, actor)))
+            try await write(sql, recordedAt, actor)
         }
-        guard stored.status < 300 else {
-            throw FormRefused(problem: try Wire.decode(ProblemBody.self, from: stored.body))
+        switch outcome {
+        case .written(let id): return id
+        case .answered(let stored) where stored.status < 300: return Int(stored.body) ?? 0
+        case .answered(let stored): throw FormRefused(problem: try Wire.decode(ProblemBody.self, from: stored.body))
         }
-        return Int(stored.body) ?? 0
     }
 
     static func orderRequest(_ customer: Customer.ID, _ form: FormData) throws -> OrderRequest {
