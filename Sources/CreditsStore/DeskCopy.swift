@@ -51,12 +51,14 @@ public enum DeskCopy {
 
     /// Rows that a new desk is created with; replaced by the source's.
     static let seededTables: Set<String> = ["programs", "settings", "ledger_head", "id_counters"]
-    static let pageSize = 2_000
+    public static let pageSize = 2_000
 
-    /// Copies `source` into `target`, all in one target transaction. Returns rows copied per table.
-    public static func copy(from source: DeskDatabase, to target: DeskDatabase,
+    /// Copies `source` into `target`, all in one target transaction, reading `pageSize` rows at a
+    /// time. Returns rows copied per table.
+    public static func copy(from source: DeskDatabase, to target: DeskDatabase, pageSize: Int = Self.pageSize,
                             progress: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws -> [String: Int] {
-        try await target.longWrite { destination in
+        precondition(pageSize > 0)
+        return try await target.longWrite { destination in
             let used = try await destination.raw("SELECT COUNT(*) AS n FROM ledger_entries").first()?.decode(column: "n", as: Int.self) ?? 0
             let customers = try await destination.raw("SELECT COUNT(*) AS n FROM customers").first()?.decode(column: "n", as: Int.self) ?? 0
             guard used == 0 && customers == 0 else {
@@ -68,7 +70,7 @@ public enum DeskCopy {
                     let query: String = "DELETE FROM \(table.name)"
                     try await destination.raw(SQLQueryString(query)).run()
                 }
-                counts[table.name] = try await copyTable(table, from: source, to: destination, progress: progress)
+                counts[table.name] = try await copyTable(table, from: source, to: destination, pageSize: pageSize, progress: progress)
             }
             return counts
         }
@@ -79,32 +81,40 @@ public enum DeskCopy {
 
     static func copyTable(
         _ table: (name: String, key: String, columns: [(String, Column)]), from source: DeskDatabase,
-        to destination: any SQLDatabase, progress: @escaping @Sendable (String, Int) -> Void
+        to destination: any SQLDatabase, pageSize: Int, progress: @escaping @Sendable (String, Int) -> Void
     ) async throws -> Int {
-        var offset = 0
+        let keyColumns = table.key.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let keyTypes = keyColumns.map { key in table.columns.first { $0.0 == key }!.1 }
+        var copied = 0
+        var lastKey: [any Encodable & Sendable]?
         while true {
-            // Table and key names come from the list above, never from input.
-            let query: String = "SELECT * FROM \(table.name) ORDER BY \(table.key) LIMIT \(pageSize) OFFSET \(offset)"
-            let rows = try await source.read { sql in try await sql.raw(SQLQueryString(query)).all() }
+            // Pages by key, not OFFSET: an offset re-reads every row before it, which made a
+            // million-entry copy quadratic. Table and key names come from the list above.
+            let after: SQLQueryString = lastKey.map { key in
+                "WHERE (\(unsafeRaw: table.key)) > (\(SQLList(key.map { SQLBind($0) })))"
+            } ?? ""
+            let query: SQLQueryString = "SELECT * FROM \(unsafeRaw: table.name) \(after) ORDER BY \(unsafeRaw: table.key) LIMIT \(unsafeRaw: String(pageSize))"
+            let rows = try await source.read { sql in try await sql.raw(query).all() }
             // Many rows per INSERT: one round trip per row made a 100,000-entry copy take minutes.
             for chunk in stride(from: 0, to: rows.count, by: insertRowsMax) {
                 let insert = destination.insert(into: table.name).columns(table.columns.map(\.0))
                 for row in rows[chunk..<min(chunk + insertRowsMax, rows.count)] {
-                    var values: [any Encodable & Sendable] = []
-                    for (column, type) in table.columns {
-                        switch type {
-                        case .text: values.append(try row.decode(column: column, as: String.self))
-                        case .int: values.append(try row.decode(column: column, as: Int.self))
-                        case .optionalText: values.append(try row.decode(column: column, as: String?.self))
-                        }
-                    }
-                    insert.values(values)
+                    insert.values(try table.columns.map { try value(of: $0.0, as: $0.1, in: row) })
                 }
                 try await insert.run()
             }
-            offset += rows.count
-            progress(table.name, offset)
-            if rows.count < pageSize { return offset }
+            copied += rows.count
+            progress(table.name, copied)
+            guard rows.count == pageSize, let last = rows.last else { return copied }
+            lastKey = try zip(keyColumns, keyTypes).map { try value(of: $0, as: $1, in: last) }
+        }
+    }
+
+    static func value(of column: String, as type: Column, in row: any SQLRow) throws -> any Encodable & Sendable {
+        switch type {
+        case .text: try row.decode(column: column, as: String.self)
+        case .int: try row.decode(column: column, as: Int.self)
+        case .optionalText: try row.decode(column: column, as: String?.self)
         }
     }
 }

@@ -223,8 +223,18 @@ struct StoreTests {
             _ = try await desk.callOff(5, on: "2026-01-11", plannedEnd: "2026-03-01")
             let target = try await ScratchDesk.make(postgresURL: nil)
             do {
-                let counts = try await DeskCopy.copy(from: desk.store.database, to: target.database)
-                #expect(counts["ledger_entries"] == 2 && counts["lots"] == 1)
+                // One row per page, so every table, including those with keys of two and three
+                // columns, is read across pages.
+                let counts = try await DeskCopy.copy(from: desk.store.database, to: target.database, pageSize: 1)
+                #expect(counts["ledger_entries"] == 2 && counts["lots"] == 1 && counts["draws"] == 1)
+                for (table, copied) in counts {
+                    let query: String = "SELECT COUNT(*) AS n FROM \(table)"
+                    let inSource = try await desk.store.database.read { sql in
+                        try await sql.raw(SQLQueryString(query)).first()?.decode(column: "n", as: Int.self)
+                    }
+                    #expect(copied == inSource, "\(table)")
+                }
+                #expect(counts["list_prices"]! > 1 && counts["programs"]! > 1)
                 let source = try await desk.store.verify()
                 let copy = try await DeskStore(database: target.database).verify()
                 #expect(copy.isClean && copy.headHash == source.headHash)
