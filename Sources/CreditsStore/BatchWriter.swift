@@ -2,27 +2,36 @@ import Foundation
 import SQLKit
 import Synchronization
 
-/// Group commit for the one SQLite connection: writes that arrive while a transaction is being
-/// written wait, then run together in the next transaction, each inside its own savepoint. One
-/// fsync then makes a whole batch durable, so many concurrent callers cost about what one does;
-/// a write that fails rolls back to its savepoint and leaves the others of its batch alone.
-/// Nobody hears "done" before the batch's COMMIT returned.
+/// Group commit: writes that arrive while a transaction is being written wait, then run together
+/// in the next transaction, each inside its own savepoint. One commit (one fsync) then makes a
+/// whole batch durable, so many concurrent callers cost about what one does; a write that fails
+/// rolls back to its savepoint and leaves the others of its batch alone. Nobody hears "done"
+/// before the batch's COMMIT returned.
+///
+/// SQLite: the batch runs on the one writer connection, behind its gate. PostgreSQL: on a pooled
+/// connection, under the advisory lock that serialises writers across processes; there a batch
+/// also saves each write the lock's queue, its BEGIN and its COMMIT.
 final class BatchWriter: Sendable {
     struct Job: Sendable {
         let run: @Sendable (any SQLDatabase) async throws -> any Sendable
         let finish: @Sendable (Result<any Sendable, any Error>) -> Void
     }
 
+    typealias Results = [Result<any Sendable, any Error>]
+    /// Gets a connection for one batch and runs `body` on it; throws if no connection came.
+    typealias Session = @Sendable (_ body: @escaping @Sendable (any SQLDatabase) async -> Results) async throws -> Results
+
     /// A bound on one batch, so one transaction stays short.
     static let batchSizeMax = 64
 
-    private let connection: @Sendable () -> any SQLDatabase
-    private let gate: AsyncGate
+    /// The statements that open a batch's transaction and take the write lock.
+    private let begin: [String]
+    private let session: Session
     private let state = Mutex<(pending: [Job], draining: Bool)>(([], false))
 
-    init(gate: AsyncGate, connection: @escaping @Sendable () -> any SQLDatabase) {
-        self.gate = gate
-        self.connection = connection
+    init(begin: [String], session: @escaping Session) {
+        self.begin = begin
+        self.session = session
     }
 
     func submit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -49,22 +58,24 @@ final class BatchWriter: Sendable {
                 return batch
             }
             if batch.isEmpty { return }
-            await gate.enter()
-            let results = await write(batch)
-            await gate.leave()
+            let results: Results
+            do {
+                results = try await session { sql in await self.write(batch, on: sql) }
+            } catch {
+                results = batch.map { _ in .failure(error) }
+            }
             for (job, result) in zip(batch, results) { job.finish(result) }
         }
     }
 
     /// One transaction for the batch; the results are final only once COMMIT has returned.
-    private func write(_ batch: [Job]) async -> [Result<any Sendable, any Error>] {
-        let sql = connection()
+    private func write(_ batch: [Job], on sql: any SQLDatabase) async -> Results {
         do {
-            try await sql.raw("BEGIN IMMEDIATE").run()
+            for statement in begin { try await sql.raw(SQLQueryString(statement)).run() }
         } catch {
             return batch.map { _ in .failure(error) }
         }
-        var results: [Result<any Sendable, any Error>] = []
+        var results: Results = []
         for job in batch {
             do {
                 try await sql.raw("SAVEPOINT batch_job").run()

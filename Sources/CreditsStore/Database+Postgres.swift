@@ -31,7 +31,18 @@ extension DeskDatabase {
         clientLogger.logLevel = .error
         let client = PostgresClient(configuration: configuration, backgroundLogger: clientLogger)
         let runner = Task { await client.run() }
-        let database = DeskDatabase(path: redacted(url), engine: .postgres(client, runner, DatabaseHealth()), logger: logger)
+        let health = DatabaseHealth()
+        // One advisory lock for all writers, held until commit (see `DeskDatabase`).
+        let writer = BatchWriter(begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(writerLockKey))"]) { body in
+            try await withLeaseDeadline(seconds: leaseTimeoutSeconds, health: health) { leased in
+                try await client.withConnection { connection in
+                    try leased()
+                    return await body(connection.sql())
+                }
+            }
+        }
+        let engine = Engine.postgres(client, runner, health, writer)
+        let database = DeskDatabase(path: redacted(url), engine: engine, logger: logger)
         do {
             if let schema = settings.schema {
                 try await client.withConnection { connection in
@@ -113,9 +124,11 @@ extension DeskDatabase {
     var leaseTimeoutSeconds: Int {
         switch engine {
         case .sqlite: 0
-        case .postgres: 5
+        case .postgres: Self.leaseTimeoutSeconds
         }
     }
+
+    static let leaseTimeoutSeconds = 5
 
     /// Runs `operation`, failing with `unavailable` if it hasn't got its connection (called
     /// `leased`) within the deadline. Once leased it runs to the end: timing out a transaction

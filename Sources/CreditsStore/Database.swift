@@ -6,6 +6,7 @@ import NIOPosix
 import PostgresKit
 import SQLKit
 import SQLiteKit
+import Synchronization
 
 /// Infrastructure errors: what went wrong, and what to do about it (as opposed to a `Rejection`,
 /// which is the rules saying no).
@@ -29,25 +30,43 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Waiters for one resource, served first come first served. SQLite allows one writer at a time,
-/// and an actor alone doesn't give that: it lets another call in at every `await`.
-actor AsyncGate {
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+/// and a connection serves one statement at a time.
+///
+/// Why not an actor: an actor lets another call in at every `await`, and entering one is a hop to
+/// its executor and back. A free gate here costs one lock, which matters on every read.
+final class AsyncGate: Sendable {
+    private let state = Mutex<(busy: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func enter() async {
-        if !busy {
-            busy = true
-            return
+        let entered = state.withLock { state in
+            guard !state.busy else { return false }
+            state.busy = true
+            return true
         }
-        await withCheckedContinuation { waiters.append($0) }
+        if entered { return }
+        await withCheckedContinuation { continuation in
+            let enterNow = state.withLock { state in
+                guard state.busy else {
+                    state.busy = true
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if enterNow { continuation.resume() }
+        }
     }
 
+    /// Hands the gate to the longest waiter, or frees it.
     func leave() {
-        if waiters.isEmpty {
-            busy = false
-        } else {
-            waiters.removeFirst().resume()
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiters.isEmpty else {
+                state.busy = false
+                return nil
+            }
+            return state.waiters.removeFirst()
         }
+        next?.resume()
     }
 }
 
@@ -75,7 +94,7 @@ public final class DeskDatabase: Sendable {
     enum Engine: Sendable {
         /// The writer connection (also used for reads while readers are busy), and readers.
         case sqlite(DirectSQLite, AsyncGate, BatchWriter, SQLiteReaders)
-        case postgres(PostgresClient, Task<Void, Never>, DatabaseHealth)
+        case postgres(PostgresClient, Task<Void, Never>, DatabaseHealth, BatchWriter)
     }
 
     /// Where the desk lives, safe to print: a file path, or a URL without its password.
@@ -130,7 +149,12 @@ public final class DeskDatabase: Sendable {
         }
         let sql = DirectSQLDatabase(connection: connection, logger: logger)
         let gate = AsyncGate()
-        let writer = BatchWriter(gate: gate) { sql }
+        let writer = BatchWriter(begin: ["BEGIN IMMEDIATE"]) { body in
+            await gate.enter()
+            let results = await body(sql)
+            gate.leave()
+            return results
+        }
         let readers = SQLiteReaders(path: path, logger: logger)
         let database = DeskDatabase(path: path, engine: .sqlite(connection, gate, writer, readers), logger: logger)
         do {
@@ -156,8 +180,8 @@ public final class DeskDatabase: Sendable {
             await readers.close()
             await gate.enter()
             connection.close()
-            await gate.leave()
-        case .postgres(_, let runner, _):
+            gate.leave()
+        case .postgres(_, let runner, _, _):
             // The pool stops when its run task is cancelled; don't wait on it for ever if a lease
             // is stuck on a dead server.
             runner.cancel()
@@ -175,15 +199,31 @@ public final class DeskDatabase: Sendable {
     /// A write for maintenance commands (`migrate-data`) that may run for minutes: the answer
     /// deadline that protects requests from a dead PostgreSQL server would cut it short.
     public func longWrite<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        guard case .postgres(let client, _, _) = engine else { return try await write(body) }
+        try await long(begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"], otherwise: write, body)
+    }
+
+    /// A read that may run for minutes (`verify` of a million entries), without the answer deadline.
+    public func longRead<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await long(begin: [Self.postgresReadBegin], otherwise: read, body)
+    }
+
+    private func long<T: Sendable>(
+        begin: [String], otherwise: (@escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T,
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        guard case .postgres(let client, _, _, _) = engine else { return try await otherwise(body) }
         do {
             return try await client.withConnection { connection in
-                try await Self.inTransaction(connection.sql(), begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"], body)
+                try await Self.inTransaction(connection.sql(), begin: begin, body)
             }
         } catch {
             throw translate(error)
         }
     }
+
+    /// One snapshot for the whole transaction: PostgreSQL's default (READ COMMITTED) takes a new
+    /// one per statement, and a read of several statements could mix two moments.
+    static let postgresReadBegin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     /// Runs `body` in one read transaction, so everything it reads is of one moment.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -201,19 +241,19 @@ public final class DeskDatabase: Sendable {
                 await gate.enter()
                 do {
                     let result = try await Self.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: ["BEGIN"], body)
-                    await gate.leave()
+                    gate.leave()
                     return result
                 } catch {
-                    await gate.leave()
+                    gate.leave()
                     throw error
                 }
-            case .postgres(let client, _, let health):
+            case .postgres(_, _, _, let writer) where writing:
+                return try await writer.submit(body)
+            case .postgres(let client, _, let health, _):
                 return try await Self.withLeaseDeadline(seconds: leaseTimeoutSeconds, health: health) { leased in
                     try await client.withConnection { connection in
                         try leased()
-                        // One advisory lock for all writers, held until commit (see the type's comment).
-                        let begin = writing ? ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"] : ["BEGIN READ ONLY"]
-                        return try await Self.inTransaction(connection.sql(), begin: begin, body)
+                        return try await Self.inTransaction(connection.sql(), begin: [Self.postgresReadBegin], body)
                     }
                 }
             }

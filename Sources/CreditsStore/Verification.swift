@@ -18,7 +18,7 @@ extension DeskStore {
     /// Recomputes every lot's balances from the ledger alone, checks R16's bounds after every
     /// entry, the hash chain, and that the stored projections and chain head agree.
     public func verify() async throws -> VerificationReport {
-        try await database.read { sql in
+        try await database.longRead { sql in
             let granted = try await Self.grantedByLot(on: sql)
             var balances: [Int: (available: Int, held: Int)] = [:]
             var prevHash = LedgerChain.genesis
