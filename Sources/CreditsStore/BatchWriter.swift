@@ -68,6 +68,19 @@ final class BatchWriter: Sendable {
         }
     }
 
+    /// A write alone in its batch needs no savepoint: if it fails, its whole transaction goes.
+    /// Two statements fewer: on PostgreSQL, two round trips of the seventeen a call-off costs.
+    private func writeAlone(_ job: Job, on sql: any SQLDatabase) async -> Result<any Sendable, any Error> {
+        do {
+            let value = try await job.run(sql)
+            try await sql.raw("COMMIT").run()
+            return .success(value)
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            return .failure(error)
+        }
+    }
+
     /// One transaction for the batch; the results are final only once COMMIT has returned.
     private func write(_ batch: [Job], on sql: any SQLDatabase) async -> Results {
         do {
@@ -75,6 +88,7 @@ final class BatchWriter: Sendable {
         } catch {
             return batch.map { _ in .failure(error) }
         }
+        if batch.count == 1 { return [await writeAlone(batch[0], on: sql)] }
         var results: Results = []
         for job in batch {
             do {

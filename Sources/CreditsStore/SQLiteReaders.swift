@@ -38,10 +38,10 @@ final class SQLiteReaders: Sendable {
         await gate.enter()
         do {
             let result = try await DeskDatabase.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: ["BEGIN"], body)
-            await gate.leave()
+            gate.leave()
             return result
         } catch {
-            await gate.leave()
+            gate.leave()
             throw error
         }
     }
@@ -54,7 +54,7 @@ final class SQLiteReaders: Sendable {
         for (connection, gate) in all {
             await gate.enter()
             connection.close()
-            await gate.leave()
+            gate.leave()
         }
     }
 }
