@@ -40,7 +40,10 @@ public func buildRouter(store: DeskStore, settings: ServerSettings) async throws
     router.add(middleware: AuthenticationMiddleware { token in try await tokens.principal(for: token) })
     addOperationsRoutes(to: router, store: store, metrics: metrics)
     let api = DeskAPI(store: store, today: settings.today, metrics: metrics)
-    try api.registerHandlers(on: router, middlewares: [EmptyBodyMiddleware()])
+    // Compact JSON with sorted keys: pretty printing made every answer longer and its encoding
+    // slower (JSON was 9% of a balance read's CPU), for readers who have `jq`.
+    try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]),
+                             middlewares: [EmptyBodyMiddleware()])
     let portal = try await Portal(store: store, today: settings.today)
     portal.addRoutes(to: router)
     return router

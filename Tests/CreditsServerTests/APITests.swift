@@ -107,7 +107,7 @@ struct APITests {
             let draws = reply.json["draws"] as? [[String: Int]]
             #expect(draws == [["lot": 1, "credits": 50], ["lot": 2, "credits": 10]])
             let balances = try await api.call(.get, "/v1/customers/acme/balances", as: "customer")
-            #expect(balances.body.contains("\"creditsAvailable\" : 40") && balances.body.contains("\"creditsHeld\" : 60"), "\(balances.body)")
+            #expect(balances.body.contains("\"creditsAvailable\":40") && balances.body.contains("\"creditsHeld\":60"), "\(balances.body)")
             let ledger = try await api.store.ledger(customer: "acme")
             #expect(ledger.filter { $0.entry.kind == .callOff }.map(\.entry.actor) == ["account-manager", "account-manager"])
         }
