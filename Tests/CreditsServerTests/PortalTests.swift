@@ -266,3 +266,52 @@ struct JSONLogLineTests {
         #expect(JSONLogHandler.timestamp(Date(timeIntervalSince1970: 951_782_400.5)) == "2000-02-29T00:00:00.500Z")
     }
 }
+
+@Suite("Portal: addresses and forms out of the ordinary")
+struct PortalEdgeTests {
+    @Test("a form's address opened directly shows the page the form is on; an unknown page is the portal's 404")
+    func formAddressesAndUnknownPages() async throws {
+        try await PortalTests.withPortal { api in
+            let session = try await api.signIn("operations", PortalTests.password)
+            for form in ["orders", "call-offs", "adjustments"] {
+                let reply = try await api.page(.get, "/customers/acme/\(form)", session: session)
+                #expect(reply.status == 303 && reply.location == "/customers/acme", "\(form)")
+            }
+            for run in ["expiry", "statements"] {
+                #expect(try await api.page(.get, "/desk/\(run)", session: session).location == "/customers", "\(run)")
+            }
+            let unknown = try await api.page(.get, "/no/such/page", session: session)
+            #expect(unknown.status == 404 && unknown.body.contains("Not found"))
+            #expect(unknown.contentType == "text/html; charset=utf-8")
+        }
+    }
+
+    @Test("a form over its bounds (51 fields, or a value of 2,001 characters) gets 400 and changes nothing")
+    func oversizedForms() async throws {
+        try await PortalTests.withPortal { api in
+            let session = try await api.signIn("operations", PortalTests.password)
+            let before = try await api.store.ledger().count
+            let callOff = ["csrf": session.csrf, "key": "edge-1", "program": "PSC", "title": "Wi-Fi survey",
+                           "kind": "assessment", "credits": "5", "deliverables": "Report", "purchaseOrder": "PO-E",
+                           "sowReference": "SOW-E", "sowSignedOn": "2026-03-01", "plannedEndOn": "2026-05-31"]
+            var tooMany = callOff
+            for extra in 0..<(51 - callOff.count) { tooMany["extra\(extra)"] = "x" }
+            var tooLong = callOff
+            tooLong["note"] = String(repeating: "a", count: 2_001)
+            for (label, form) in [("51 fields", tooMany), ("2,001 characters", tooLong)] {
+                let reply = try await api.page(.post, "/customers/acme/call-offs", session: session, form: form)
+                #expect(reply.status == 400, "\(label)")
+                #expect(reply.body.contains("This form has expired"), "\(label)")
+            }
+            #expect(try await api.store.ledger().count == before, "a refused form changes nothing")
+            // At its bounds the same form is read, and the call-off made.
+            var atBounds = callOff
+            for extra in 0..<(49 - callOff.count) { atBounds["extra\(extra)"] = "x" }
+            atBounds["note"] = String(repeating: "a", count: 2_000)
+            #expect(atBounds.count == 50)
+            let accepted = try await api.page(.post, "/customers/acme/call-offs", session: session, form: atBounds)
+            #expect(accepted.status == 303)
+            #expect(try await api.store.ledger().count == before + 1)
+        }
+    }
+}

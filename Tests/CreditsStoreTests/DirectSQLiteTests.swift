@@ -55,4 +55,20 @@ struct DirectSQLiteTests {
         try connection.execute("SELECT * FROM lots WHERE id = ?1", [.integer(1)]) { columns = $0.columns }
         #expect(columns == ["id", "customer_id", "program_id", "expires_on", "note"])
     }
+
+    @Test("past its bound the statement cache starts again, and every statement still answers right")
+    func cacheEviction() throws {
+        let connection = try Self.scratch()
+        let count = DirectSQLite.cachedStatementsMax + 44
+        for round in 0..<2 {
+            for number in 0..<count {
+                var answer: DirectSQLiteValue?
+                try connection.execute("SELECT \(number) + ?1 AS n", [.integer(Int64(round))]) { answer = $0.values[0] }
+                #expect(answer == .integer(Int64(number + round)))
+            }
+        }
+        // The cache was emptied when full, so the first statements are no longer in it.
+        #expect(connection.reprepares(of: "SELECT 0 + ?1 AS n") == nil)
+        #expect(connection.reprepares(of: "SELECT \(count - 1) + ?1 AS n") != nil)
+    }
 }
