@@ -216,6 +216,27 @@ struct StoreTests {
         }
     }
 
+    @Test("a read sees one moment: a write committed while it runs is not in its later statements")
+    func readsSeeOneSnapshot() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(20, po: "PO-1", on: "2026-01-10")
+            let store = desk.store
+            let count: @Sendable (any SQLDatabase) async throws -> Int = { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM ledger_entries").first()!.decode(column: "n", as: Int.self)
+            }
+            let (first, second) = try await store.database.read { sql in
+                let first = try await count(sql)
+                _ = try await store.placeOrder(
+                    OrderRequest(customer: "acme", program: "PSC", entity: "JN-DE", purchaseOrder: "PO-2",
+                                 blocks: [BlockLine(size: 10, count: 1)]),
+                    today: StoreHarness.date("2026-01-11"), actor: StoreHarness.ops)
+                return (first, try await count(sql))
+            }
+            #expect(first == 1 && second == 1, "PostgreSQL's READ COMMITTED would show the new entry: \(second)")
+            #expect(try await store.database.read(count) == 2)
+        }
+    }
+
     @Test("a desk is copied only into an empty one, and the copy verifies with the same chain head")
     func copyNeedsAnEmptyTarget() async throws {
         try await StoreHarness.withDesk { desk in
