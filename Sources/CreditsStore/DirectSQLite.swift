@@ -58,7 +58,8 @@ final class DirectSQLite: @unchecked Sendable {
 
     /// Runs one statement, handing each row to `onRow`.
     func execute(_ sql: String, _ binds: [DirectSQLiteValue], onRow: (DirectSQLiteRow) throws -> Void) throws {
-        let statement = try prepared(sql)
+        let cached = try prepared(sql)
+        let statement = cached.statement
         // Every parameter is bound on every run, so no value from an earlier run can leak into
         // this one. Not clear_bindings: on a statement whose plan looked at a bound value (any
         // bound WHERE with an ORDER BY, in this SQLite) it forces a re-prepare on the next run.
@@ -70,7 +71,7 @@ final class DirectSQLite: @unchecked Sendable {
         while true {
             switch sqlite_nio_sqlite3_step(statement) {
             case SQLITE_ROW:
-                let names = columns ?? self.columns(of: sql, statement)
+                let names = columns ?? self.columns(of: sql, cached)
                 columns = names
                 try onRow(DirectSQLiteRow(columns: names, values: (0..<Int32(names.count)).map { column(statement, $0) }))
             case SQLITE_DONE:
@@ -82,14 +83,13 @@ final class DirectSQLite: @unchecked Sendable {
     }
 
     /// The result's column names, read again only after SQLite re-prepared the statement.
-    private func columns(of sql: String, _ statement: OpaquePointer) -> [String] {
-        let reprepares = sqlite_nio_sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 0)
-        if let cached = statements[sql], cached.columnsAtReprepare == reprepares { return cached.columns }
-        let names = (0..<sqlite_nio_sqlite3_column_count(statement)).map {
-            String(cString: sqlite_nio_sqlite3_column_name(statement, $0))
+    private func columns(of sql: String, _ cached: Prepared) -> [String] {
+        let reprepares = sqlite_nio_sqlite3_stmt_status(cached.statement, SQLITE_STMTSTATUS_REPREPARE, 0)
+        if cached.columnsAtReprepare == reprepares { return cached.columns }
+        let names = (0..<sqlite_nio_sqlite3_column_count(cached.statement)).map {
+            String(cString: sqlite_nio_sqlite3_column_name(cached.statement, $0))
         }
-        statements[sql]?.columns = names
-        statements[sql]?.columnsAtReprepare = reprepares
+        statements[sql] = Prepared(statement: cached.statement, columns: names, columnsAtReprepare: reprepares)
         return names
     }
 
@@ -113,8 +113,8 @@ final class DirectSQLite: @unchecked Sendable {
 
     static let busyTimeoutMilliseconds: Int32 = 10_000
 
-    private func prepared(_ sql: String) throws -> OpaquePointer {
-        if let cached = statements[sql] { return cached.statement }
+    private func prepared(_ sql: String) throws -> Prepared {
+        if let cached = statements[sql] { return cached }
         guard let handle else { throw DirectSQLiteError(message: "the connection to \(path) is closed") }
         var statement: OpaquePointer?
         guard sqlite_nio_sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
@@ -124,8 +124,9 @@ final class DirectSQLite: @unchecked Sendable {
             for old in statements.values { sqlite_nio_sqlite3_finalize(old.statement) }
             statements = [:]
         }
-        statements[sql] = Prepared(statement: statement, columns: [], columnsAtReprepare: -1)
-        return statement
+        let fresh = Prepared(statement: statement, columns: [], columnsAtReprepare: -1)
+        statements[sql] = fresh
+        return fresh
     }
 
     private func bind(_ value: DirectSQLiteValue, at index: Int32, in statement: OpaquePointer) throws {
