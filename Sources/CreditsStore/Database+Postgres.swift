@@ -37,7 +37,7 @@ extension DeskDatabase {
             try await withLeaseDeadline(seconds: leaseTimeoutSeconds, health: health) { leased in
                 try await client.withConnection { connection in
                     try leased()
-                    return await body(connection.sql())
+                    return await EventLoopTaskExecutor.on(connection.eventLoop) { await body(connection.sql()) }
                 }
             }
         }
