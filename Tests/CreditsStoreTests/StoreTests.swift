@@ -25,6 +25,36 @@ struct StoreTests {
         }
     }
 
+    @Test("writes committed together: one that fails after writing leaves the others of its batch whole")
+    func failedWriteInABatch() async throws {
+        struct Refused: Error {}
+        try await StoreHarness.withDesk { desk in
+            let database = desk.store.database
+            try await database.write { sql in try await sql.raw("CREATE TABLE batch_probe (n INTEGER NOT NULL)").run() }
+            // Enough at once that they queue behind each other and share transactions.
+            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+                for n in 0..<40 {
+                    group.addTask {
+                        do {
+                            try await database.write { sql in
+                                try await sql.raw("INSERT INTO batch_probe (n) VALUES (\(bind: n))").run()
+                                if n % 3 == 1 { throw Refused() }
+                            }
+                            return (n, true)
+                        } catch { return (n, false) }
+                    }
+                }
+                return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            let stored = try await database.read { sql in
+                try await sql.raw("SELECT n FROM batch_probe ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
+            }
+            let kept = (0..<40).filter { $0 % 3 != 1 }
+            #expect(stored == kept)
+            #expect(outcomes.filter(\.value).keys.sorted() == kept)
+        }
+    }
+
     @Test("what was committed is there after the file is closed and opened again")
     func durableAcrossReopen() async throws {
         try await StoreHarness.withDesk { desk in
