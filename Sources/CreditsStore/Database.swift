@@ -230,17 +230,27 @@ public final class DeskDatabase: Sendable {
         try await transaction(writing: false, body)
     }
 
-    func transaction<T: Sendable>(writing: Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    /// The rows of one SELECT. A single statement sees one moment by itself on both engines, so
+    /// it runs without a transaction around it: two statements fewer, and on PostgreSQL two
+    /// round trips fewer, than `read`.
+    public func query(_ statement: SQLQueryString) async throws -> [any SQLRow] {
+        try await transaction(writing: false, oneStatement: true) { sql in try await sql.raw(statement).all() }
+    }
+
+    func transaction<T: Sendable>(
+        writing: Bool, oneStatement: Bool = false, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        let readBegin = oneStatement ? nil : ["BEGIN"]
         do {
             switch engine {
             case .sqlite(_, _, let writer, _) where writing:
                 return try await writer.submit(body)
             case .sqlite(_, _, _, let readers) where readers.isOpen:
-                return try await readers.read(body)
+                return try await readers.read(begin: readBegin, body)
             case .sqlite(let connection, let gate, _, _):
                 await gate.enter()
                 do {
-                    let result = try await Self.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: ["BEGIN"], body)
+                    let result = try await Self.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: readBegin, body)
                     gate.leave()
                     return result
                 } catch {
@@ -253,7 +263,9 @@ public final class DeskDatabase: Sendable {
                 return try await Self.withLeaseDeadline(seconds: leaseTimeoutSeconds, health: health) { leased in
                     try await client.withConnection { connection in
                         try leased()
-                        return try await Self.inTransaction(connection.sql(), begin: [Self.postgresReadBegin], body)
+                        return try await EventLoopTaskExecutor.on(connection.eventLoop) {
+                            try await Self.inTransaction(connection.sql(), begin: oneStatement ? nil : [Self.postgresReadBegin], body)
+                        }
                     }
                 }
             }
@@ -264,9 +276,11 @@ public final class DeskDatabase: Sendable {
 
     static let writerLockKey = 7_353_535
 
+    /// Runs `body` between `begin` and COMMIT (ROLLBACK if it throws); with no `begin`, as it is.
     static func inTransaction<T: Sendable>(
-        _ sql: any SQLDatabase, begin: [String], _ body: @Sendable (any SQLDatabase) async throws -> T
+        _ sql: any SQLDatabase, begin: [String]?, _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
+        guard let begin else { return try await body(sql) }
         for statement in begin { try await sql.raw(SQLQueryString(statement)).run() }
         do {
             let result = try await body(sql)

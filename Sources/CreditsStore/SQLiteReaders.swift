@@ -32,12 +32,13 @@ final class SQLiteReaders: Sendable {
         connections.withLock { $0 = opened }
     }
 
-    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    /// Runs `body` on the next reader, in a transaction opened by `begin` (none if nil).
+    func read<T: Sendable>(begin: [String]?, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let all = connections.withLock { $0 }
         let (connection, gate) = all[Int(next.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(all.count))]
         await gate.enter()
         do {
-            let result = try await DeskDatabase.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: ["BEGIN"], body)
+            let result = try await DeskDatabase.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: begin, body)
             gate.leave()
             return result
         } catch {

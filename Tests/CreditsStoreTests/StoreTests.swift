@@ -25,6 +25,26 @@ struct StoreTests {
         }
     }
 
+    @Test("balances in one statement: every program, lots in one of them, none at all, an unknown customer")
+    func balancesOfEveryProgram() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(12, po: "PO-1", on: "2026-01-10")
+            try await desk.order(25, po: "PO-2", on: "2026-02-10")
+            _ = try await desk.callOff(15, on: "2026-03-01", plannedEnd: "2026-06-30")
+            let today = StoreHarness.date("2026-12-20")
+            let acme = try await desk.store.balances(of: "acme", today: today)
+            #expect(acme.map(\.program) == ["FSC", "PSC"])
+            #expect(acme.map(\.creditsAvailable) == [0, 22] && acme.map(\.creditsHeld) == [0, 15])
+            #expect(acme[1].creditsExpiringWithin30Days == 0 && acme[1].creditsExpiringWithin60Days == 22)
+            // The several-statement view of the same moment agrees.
+            let summary = try await desk.store.summary(of: "acme", today: today)
+            #expect(summary.balances == acme && acme[1].nextExpiryOn == summary.lots.last?.expiresOn)
+            let globex = try await desk.store.balances(of: "globex", today: today)
+            #expect(globex.map(\.program) == ["FSC", "PSC"] && globex.allSatisfy { $0.creditsAvailable == 0 && $0.nextExpiryOn == nil })
+            #expect(await rejectionCode { _ = try await desk.store.balances(of: "nobody", today: today) } == .unknownCustomer)
+        }
+    }
+
     @Test("writes committed together: one that fails after writing leaves the others of its batch whole")
     func failedWriteInABatch() async throws {
         struct Refused: Error {}
