@@ -54,10 +54,9 @@ extension DeskStore {
     public static func callOff(
         _ request: CallOffRequest, today: CalendarDate, actor: Actor, recordedAt: String, on sql: any SQLDatabase
     ) async throws -> Engagement {
-        let customer = try await Self.customer(request.customer, on: sql)
+        let (customer, lots) = try await Self.customerWithLots(request.customer, program: request.program, on: sql)
         let program = try await Self.program(request.program, on: sql)
         let offering = try await request.offering.asyncMap { try await Self.offering($0, on: sql) }
-        let lots = try await Self.lots(of: customer.id, program: program.id, on: sql)
         let context = CallOffContext(
             customer: customer, program: program, offering: offering, lots: lots,
             engagementID: Engagement.ID(try await Ledger.nextID("engagement", on: sql)))

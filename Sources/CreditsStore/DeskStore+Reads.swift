@@ -52,9 +52,8 @@ extension DeskStore {
 
     public func summary(of id: Customer.ID, today: CalendarDate) async throws -> CustomerSummary {
         try await database.read { sql in
-            let customer = try await Self.customer(id, on: sql)
+            let (customer, lots) = try await Self.customerWithLots(id, on: sql)
             let programs = try await Self.programIDs(on: sql)
-            let lots = try await Self.lots(of: id, on: sql)
             let orders = try await sql.raw("SELECT * FROM orders WHERE customer_id = \(bind: id.rawValue) ORDER BY id")
                 .all().map(Rows.order)
             let expiries = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0.expiresOn) })
@@ -174,8 +173,7 @@ extension DeskStore {
     }
 
     static func computeStatement(of id: Customer.ID, quarter: Quarter, today: CalendarDate, on sql: any SQLDatabase) async throws -> Statement {
-        let customer = try await Self.customer(id, on: sql)
-        let lots = try await Self.lots(of: id, on: sql)
+        let (customer, lots) = try await Self.customerWithLots(id, on: sql)
         // The programs the customer takes part in; a customer with no lots yet sees them all.
         var programs = Set(lots.map(\.program)).sorted()
         if programs.isEmpty {

@@ -67,6 +67,26 @@ public struct DeskStore: Sendable {
         return try Rows.lot(row)
     }
 
+    /// The customer and its lots (of one program, or all) in one statement: a row per lot, or one
+    /// row with no lot. Inside a write transaction no other writer can change them until it
+    /// commits (writers are serialised, see `DeskDatabase`).
+    static func customerWithLots(
+        _ id: Customer.ID, program: Program.ID? = nil, on sql: any SQLDatabase
+    ) async throws -> (customer: Customer, lots: [Lot]) {
+        let programFilter: SQLQueryString = program.map { " AND l.program_id = \(bind: $0.rawValue)" } ?? ""
+        let rows = try await sql.raw("""
+            SELECT c.name AS customer_name, c.entity_id AS customer_entity, l.* FROM customers c
+            LEFT JOIN lots l ON l.customer_id = c.id\(programFilter)
+            WHERE c.id = \(bind: id.rawValue) ORDER BY l.id LIMIT \(unsafeRaw: String(Limits.lotsPerCustomerMax))
+            """).all()
+        guard let first = rows.first else { throw Rejection(.unknownCustomer, "no customer \(id)") }
+        let customer = Customer(
+            id: id, name: try first.decode(column: "customer_name", as: String.self),
+            entity: Entity.ID(try first.decode(column: "customer_entity", as: String.self)))
+        let lots = try rows.filter { try $0.decode(column: "id", as: Int?.self) != nil }.map(Rows.lot)
+        return (customer, lots)
+    }
+
     /// A customer's lots, of one program or all, by id. Inside a write transaction no other
     /// writer can change them until it commits (writers are serialised, see `DeskDatabase`).
     static func lots(of customer: Customer.ID, program: Program.ID? = nil, on sql: any SQLDatabase) async throws -> [Lot] {
