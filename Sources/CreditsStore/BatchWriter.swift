@@ -94,12 +94,14 @@ final class BatchWriter: Sendable {
         // RELEASE (a PostgreSQL round trip) per job. On PostgreSQL a writing subtransaction holds
         // its id until COMMIT whether released or not, so nesting costs nothing more there.
         var results: Results = []
+        let memory = BatchMemory()
         for job in batch {
             do {
                 try await sql.raw("SAVEPOINT batch_job").run()
                 do {
-                    results.append(.success(try await job.run(sql)))
+                    results.append(.success(try await BatchMemory.$current.withValue(memory) { try await job.run(sql) }))
                 } catch {
+                    memory.forget()
                     results.append(.failure(error))
                     try await sql.raw("ROLLBACK TO batch_job").run()
                 }
@@ -116,5 +118,30 @@ final class BatchWriter: Sendable {
             try? await sql.raw("ROLLBACK").run()
             return batch.map { _ in .failure(error) }
         }
+    }
+}
+
+/// What the writes of one batch carry from one to the next: values of the batch's transaction
+/// that the next write would otherwise read again (the chain head, which every append reads and
+/// writes). Only writes of this process change them while the batch holds the write lock. A
+/// write that fails is rolled back, so what it remembered is forgotten with it.
+final class BatchMemory: Sendable {
+    @TaskLocal static var current: BatchMemory?
+
+    struct LedgerHead: Sendable, Equatable {
+        let seq: Int
+        let hash: String
+    }
+
+    private let head = Mutex<LedgerHead?>(nil)
+
+    var ledgerHead: LedgerHead? { head.withLock { $0 } }
+
+    func remember(_ ledgerHead: LedgerHead) {
+        head.withLock { $0 = ledgerHead }
+    }
+
+    func forget() {
+        head.withLock { $0 = nil }
     }
 }

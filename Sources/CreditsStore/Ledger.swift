@@ -11,10 +11,9 @@ enum Ledger {
         _ entries: [LedgerEntry], expecting expected: [Lot], recordedAt: String, on sql: any SQLDatabase
     ) async throws {
         guard !entries.isEmpty else { return }
-        let head = try await sql.raw("SELECT seq, hash FROM ledger_head WHERE id = 1").first()
-        guard let head else { throw StoreError(.corruptRow, "ledger_head row is missing") }
-        var seq = try head.decode(column: "seq", as: Int.self)
-        var prevHash = try head.decode(column: "hash", as: String.self)
+        let head = try await head(on: sql)
+        var seq = head.seq
+        var prevHash = head.hash
         var stored: [Lot.ID: Lot] = [:]
         for entry in entries {
             seq += 1
@@ -38,7 +37,17 @@ enum Ledger {
             prevHash = hash
         }
         try await sql.raw("UPDATE ledger_head SET seq = \(bind: seq), hash = \(bind: prevHash) WHERE id = 1").run()
+        BatchMemory.current?.remember(.init(seq: seq, hash: prevHash))
         try await checkProjection(expected, stored: stored, on: sql)
+    }
+
+    /// The chain's last entry: as an earlier write of this batch left it, or as stored.
+    static func head(on sql: any SQLDatabase) async throws -> BatchMemory.LedgerHead {
+        if let known = BatchMemory.current?.ledgerHead { return known }
+        guard let row = try await sql.raw("SELECT seq, hash FROM ledger_head WHERE id = 1").first() else {
+            throw StoreError(.corruptRow, "ledger_head row is missing")
+        }
+        return .init(seq: try row.decode(column: "seq", as: Int.self), hash: try row.decode(column: "hash", as: String.self))
     }
 
     /// Check a property where it is written (TIGER_STYLE): the stored lot equals the core's lot.

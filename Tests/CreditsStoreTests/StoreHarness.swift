@@ -63,13 +63,16 @@ struct StoreHarness {
     }
 
     func callOff(_ credits: Int, customer: Customer.ID = "acme", on day: String, plannedEnd: String) async throws -> Engagement {
-        try await store.callOff(
-            CallOffRequest(customer: customer, program: "PSC", purchaseOrder: "PO-CO", sowReference: "SOW-1",
-                           sowSignedOn: Self.date(day),
-                           custom: CustomEngagement(title: "Design", kind: .design, pricing: .fixedScope,
-                                                    deliverables: ["HLD"], credits: credits),
-                           plannedEndOn: Self.date(plannedEnd)),
-            today: Self.date(day), actor: Self.ops)
+        try await store.callOff(Self.callOffRequest(credits, customer: customer, on: day, plannedEnd: plannedEnd),
+                                today: Self.date(day), actor: Self.ops)
+    }
+
+    static func callOffRequest(_ credits: Int, customer: Customer.ID = "acme", on day: String, plannedEnd: String) -> CallOffRequest {
+        CallOffRequest(customer: customer, program: "PSC", purchaseOrder: "PO-CO", sowReference: "SOW-1",
+                       sowSignedOn: date(day),
+                       custom: CustomEngagement(title: "Design", kind: .design, pricing: .fixedScope,
+                                                deliverables: ["HLD"], credits: credits),
+                       plannedEndOn: date(plannedEnd))
     }
 
     /// Everything a rejected operation must leave untouched.

@@ -75,6 +75,38 @@ struct StoreTests {
         }
     }
 
+    @Test("call-offs committed together, every third rolled back after it appended: the chain stays whole")
+    func chainAcrossABatch() async throws {
+        struct Refused: Error {}
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(200, po: "PO-1", on: "2026-01-10")
+            let database = desk.store.database
+            let request = StoreHarness.callOffRequest(5, on: "2026-01-11", plannedEnd: "2026-03-01")
+            let day = StoreHarness.date("2026-01-11")
+            let made = await withTaskGroup(of: Bool.self) { group in
+                for n in 0..<30 {
+                    group.addTask {
+                        do {
+                            _ = try await database.write { sql in
+                                let engagement = try await DeskStore.callOff(
+                                    request, today: day, actor: StoreHarness.ops, recordedAt: "2026-01-11T09:00:00Z", on: sql)
+                                if n % 3 == 1 { throw Refused() }
+                                return engagement.id
+                            }
+                            return true
+                        } catch { return false }
+                    }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(made == 20)
+            let report = try await desk.store.verify()
+            #expect(report.isClean && report.entriesChecked == 1 + 20)
+            let held = try await desk.store.balances(of: "acme", today: day).first { $0.program == "PSC" }?.creditsHeld
+            #expect(held == 100)
+        }
+    }
+
     @Test("what was committed is there after the file is closed and opened again")
     func durableAcrossReopen() async throws {
         try await StoreHarness.withDesk { desk in
