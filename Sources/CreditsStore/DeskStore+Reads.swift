@@ -39,7 +39,7 @@ extension DeskStore {
         for row in rows {
             let program = Program.ID(try row.decode(column: "balance_program", as: String.self))
             if programs.last != program { programs.append(program) }
-            if try row.decode(column: "id", as: Int?.self) != nil { lots.append(try Rows.lot(row)) }
+            if let lot = try Rows.lotIfAny(row) { lots.append(lot) }
         }
         return Balances.of(lots: lots, programs: programs, today: today)
     }

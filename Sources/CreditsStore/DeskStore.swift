@@ -83,16 +83,15 @@ public struct DeskStore: Sendable {
         let customer = Customer(
             id: id, name: try first.decode(column: "customer_name", as: String.self),
             entity: Entity.ID(try first.decode(column: "customer_entity", as: String.self)))
-        let lots = try rows.filter { try $0.decode(column: "id", as: Int?.self) != nil }.map(Rows.lot)
+        let lots = try rows.compactMap(Rows.lotIfAny)
         return (customer, lots)
     }
 
-    /// A customer's lots, of one program or all, by id. Inside a write transaction no other
-    /// writer can change them until it commits (writers are serialised, see `DeskDatabase`).
-    static func lots(of customer: Customer.ID, program: Program.ID? = nil, on sql: any SQLDatabase) async throws -> [Lot] {
-        let programFilter: SQLQueryString = program.map { " AND program_id = \(bind: $0.rawValue)" } ?? ""
+    /// A customer's lots of one program, by id. Inside a write transaction no other writer can
+    /// change them until it commits (writers are serialised, see `DeskDatabase`).
+    static func lots(of customer: Customer.ID, program: Program.ID, on sql: any SQLDatabase) async throws -> [Lot] {
         let rows = try await sql.raw("""
-            SELECT * FROM lots WHERE customer_id = \(bind: customer.rawValue)\(programFilter)
+            SELECT * FROM lots WHERE customer_id = \(bind: customer.rawValue) AND program_id = \(bind: program.rawValue)
             ORDER BY id LIMIT \(unsafeRaw: String(Limits.lotsPerCustomerMax))
             """).all()
         return try rows.map(Rows.lot)

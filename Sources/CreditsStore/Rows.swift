@@ -40,6 +40,11 @@ enum Rows {
         return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
+    /// The lot of a row that joins lots to something else, or nil where the join found none.
+    static func lotIfAny(_ row: any SQLRow) throws -> Lot? {
+        try row.decode(column: "id", as: Int?.self) == nil ? nil : try lot(row)
+    }
+
     static func lot(_ row: any SQLRow) throws -> Lot {
         let lot = Lot(
             id: Lot.ID(try row.decode(column: "id", as: Int.self)),
