@@ -45,6 +45,35 @@ struct StoreTests {
         }
     }
 
+    @Test("R10 a call-off draws on the lots of the program asked for, by that program's minimum; unknown names the customer first")
+    func callOffProgramAndLots() async throws {
+        try await StoreHarness.withDesk { desk in
+            try await desk.order(20, po: "PO-P", on: "2026-01-10")
+            try await desk.order(20, po: "PO-F", on: "2026-01-11", program: "FSC")
+            try await desk.order(20, customer: "globex", po: "PO-G", on: "2026-01-12")
+            func callOff(_ credits: Int, _ customer: Customer.ID, _ program: Program.ID) async throws -> Engagement {
+                var request = StoreHarness.callOffRequest(credits, customer: customer, on: "2026-03-01", plannedEnd: "2026-06-30")
+                request.program = program
+                return try await desk.store.callOff(request, today: StoreHarness.date("2026-03-01"), actor: StoreHarness.ops)
+            }
+            let lots = try await desk.store.summary(of: "acme", today: StoreHarness.date("2026-03-01")).lots
+            let pscLot = try #require(lots.first { $0.program == "PSC" }).id
+            let fscLot = try #require(lots.first { $0.program == "FSC" }).id
+            // Each draws on the customer's lot of the program asked for, by that program's minimum (R10).
+            #expect(try await callOff(5, "acme", "PSC").draws == [Draw(lot: pscLot, credits: 5)])
+            #expect(await rejectionCode { _ = try await callOff(5, "acme", "FSC") } == .minimumCallOff)
+            #expect(try await callOff(10, "acme", "FSC").draws == [Draw(lot: fscLot, credits: 10)])
+            // A customer without lots of the program, and what is unknown: the customer named first.
+            let refusals: [(Customer.ID, Program.ID, RejectionCode)] = [
+                ("globex", "FSC", .insufficientCredits), ("nobody", "PSC", .unknownCustomer),
+                ("acme", "XYZ", .unknownProgram), ("nobody", "XYZ", .unknownCustomer),
+            ]
+            for (customer, program, code) in refusals {
+                #expect(await rejectionCode { _ = try await callOff(10, customer, program) } == code, "\(customer) \(program)")
+            }
+        }
+    }
+
     @Test("writes committed together: one that fails after writing leaves the others of its batch whole")
     func failedWriteInABatch() async throws {
         struct Refused: Error {}
