@@ -63,21 +63,22 @@ enum GatheredBody {
 
     static func gathered(_ body: ResponseBody) async throws -> ResponseBody {
         guard let length = body.contentLength, length > 0, length <= sizeMax else { return body }
-        let collector = Collector(buffer: ByteBuffer())
-        collector.buffer.reserveCapacity(length)
+        let collector = Collector()
         try await body.write(collector)
-        return ResponseBody(byteBuffer: collector.buffer)
+        return ResponseBody(byteBuffer: collector.gathered ?? ByteBuffer())
     }
 
-    /// A class, so what `write` appends survives the writer being consumed by `finish`.
+    /// A class, so what `write` gathers survives the writer being consumed by `finish`. A body
+    /// of one part (the usual case) is kept as it is, not copied.
     final class Collector: ResponseBodyWriter {
-        var buffer: ByteBuffer
-
-        init(buffer: ByteBuffer) { self.buffer = buffer }
+        var gathered: ByteBuffer?
 
         func write(_ part: ByteBuffer) async throws {
-            var part = part
-            buffer.writeBuffer(&part)
+            guard gathered != nil else {
+                gathered = part
+                return
+            }
+            gathered!.writeImmutableBuffer(part)
         }
 
         func finish(_ trailingHeaders: HTTPFields?) async throws {}
