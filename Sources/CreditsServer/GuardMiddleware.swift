@@ -23,7 +23,6 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
             let body = try await request.collectBody(upTo: ErrorMapping.bodySizeMax)
             do {
                 response = try await next(request, context)
-                response.body = try await GatheredBody.gathered(response.body)
             } catch {
                 response = ProblemResponse.make(ErrorMapping.problem(for: error, body: body, logger: logger))
             }
@@ -50,38 +49,6 @@ extension GuardMiddleware {
         let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
         let hex = String(high, radix: 16) + String(repeating: "0", count: 16 - String(low, radix: 16).count) + String(low, radix: 16)
         return String(repeating: "0", count: 32 - hex.count) + hex
-    }
-}
-
-/// The API's answers reach Hummingbird as a body it streams: the head, each part and the end
-/// each cross to the event loop and each leave in a write(2) of their own. A body of known,
-/// bounded size is gathered into one buffer here, which Hummingbird sends with the head in one
-/// write: half the system calls and loopback segments of a small answer (docs/PERFORMANCE.md).
-enum GatheredBody {
-    /// Larger bodies still stream, as do bodies of unknown length.
-    static let sizeMax = 1 << 20
-
-    static func gathered(_ body: ResponseBody) async throws -> ResponseBody {
-        guard let length = body.contentLength, length > 0, length <= sizeMax else { return body }
-        let collector = Collector()
-        try await body.write(collector)
-        return ResponseBody(byteBuffer: collector.gathered ?? ByteBuffer())
-    }
-
-    /// A class, so what `write` gathers survives the writer being consumed by `finish`. A body
-    /// of one part (the usual case) is kept as it is, not copied.
-    final class Collector: ResponseBodyWriter {
-        var gathered: ByteBuffer?
-
-        func write(_ part: ByteBuffer) async throws {
-            guard gathered != nil else {
-                gathered = part
-                return
-            }
-            gathered!.writeImmutableBuffer(part)
-        }
-
-        func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 }
 
