@@ -62,13 +62,17 @@ struct StoreHarness {
             today: Self.date(day), actor: Self.ops)
     }
 
-    func callOff(_ credits: Int, customer: Customer.ID = "acme", on day: String, plannedEnd: String) async throws -> Engagement {
-        try await store.callOff(Self.callOffRequest(credits, customer: customer, on: day, plannedEnd: plannedEnd),
+    func callOff(
+        _ credits: Int, customer: Customer.ID = "acme", on day: String, plannedEnd: String, program: Program.ID = "PSC"
+    ) async throws -> Engagement {
+        try await store.callOff(Self.callOffRequest(credits, customer: customer, on: day, plannedEnd: plannedEnd, program: program),
                                 today: Self.date(day), actor: Self.ops)
     }
 
-    static func callOffRequest(_ credits: Int, customer: Customer.ID = "acme", on day: String, plannedEnd: String) -> CallOffRequest {
-        CallOffRequest(customer: customer, program: "PSC", purchaseOrder: "PO-CO", sowReference: "SOW-1",
+    static func callOffRequest(
+        _ credits: Int, customer: Customer.ID = "acme", on day: String, plannedEnd: String, program: Program.ID = "PSC"
+    ) -> CallOffRequest {
+        CallOffRequest(customer: customer, program: program, purchaseOrder: "PO-CO", sowReference: "SOW-1",
                        sowSignedOn: date(day),
                        custom: CustomEngagement(title: "Design", kind: .design, pricing: .fixedScope,
                                                 deliverables: ["HLD"], credits: credits),

@@ -52,9 +52,7 @@ struct StoreTests {
             try await desk.order(20, po: "PO-F", on: "2026-01-11", program: "FSC")
             try await desk.order(20, customer: "globex", po: "PO-G", on: "2026-01-12")
             func callOff(_ credits: Int, _ customer: Customer.ID, _ program: Program.ID) async throws -> Engagement {
-                var request = StoreHarness.callOffRequest(credits, customer: customer, on: "2026-03-01", plannedEnd: "2026-06-30")
-                request.program = program
-                return try await desk.store.callOff(request, today: StoreHarness.date("2026-03-01"), actor: StoreHarness.ops)
+                try await desk.callOff(credits, customer: customer, on: "2026-03-01", plannedEnd: "2026-06-30", program: program)
             }
             let lots = try await desk.store.summary(of: "acme", today: StoreHarness.date("2026-03-01")).lots
             let pscLot = try #require(lots.first { $0.program == "PSC" }).id
