@@ -32,16 +32,17 @@ extension DeskDatabase {
         let client = PostgresClient(configuration: configuration, backgroundLogger: clientLogger)
         let runner = Task { await client.run() }
         let health = DatabaseHealth()
+        let statements = PostgresStatements()
         // One advisory lock for all writers, held until commit (see `DeskDatabase`).
         let writer = BatchWriter(begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(writerLockKey))"]) { body in
             try await withLeaseDeadline(seconds: leaseTimeoutSeconds, health: health) { leased in
                 try await client.withConnection { connection in
                     try leased()
-                    return await EventLoopTaskExecutor.on(connection.eventLoop) { await body(connection.sql()) }
+                    return await EventLoopTaskExecutor.on(connection.eventLoop) { await body(statements.sql(on: connection)) }
                 }
             }
         }
-        let engine = Engine.postgres(client, runner, health, writer)
+        let engine = Engine.postgres(client, runner, health, writer, statements)
         let database = DeskDatabase(path: redacted(url), engine: engine, logger: logger)
         do {
             if let schema = settings.schema {
@@ -106,6 +107,13 @@ extension DeskDatabase {
                 return error
             }
             return StoreError(.unavailable, "PostgreSQL connection failed (\(psql.code)); retry shortly")
+        case let postgres as PostgresError:
+            // The form errors take on the prepared-statement path (`PostgresStatements`).
+            if case .server(let message) = postgres, let state = message.fields[.sqlState],
+               !(state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53")) {
+                return error
+            }
+            return StoreError(.unavailable, "PostgreSQL is not available (\(postgres)); retry shortly")
         case is NIOConnectionError, is ChannelError:
             return StoreError(.unavailable, "PostgreSQL connection failed (\(error)); retry shortly")
         default:

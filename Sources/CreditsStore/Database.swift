@@ -94,7 +94,7 @@ public final class DeskDatabase: Sendable {
     enum Engine: Sendable {
         /// The writer connection (also used for reads while readers are busy), and readers.
         case sqlite(DirectSQLite, AsyncGate, BatchWriter, SQLiteReaders)
-        case postgres(PostgresClient, Task<Void, Never>, DatabaseHealth, BatchWriter)
+        case postgres(PostgresClient, Task<Void, Never>, DatabaseHealth, BatchWriter, PostgresStatements)
     }
 
     /// Where the desk lives, safe to print: a file path, or a URL without its password.
@@ -181,7 +181,7 @@ public final class DeskDatabase: Sendable {
             await gate.enter()
             connection.close()
             gate.leave()
-        case .postgres(_, let runner, _, _):
+        case .postgres(_, let runner, _, _, _):
             // The pool stops when its run task is cancelled; don't wait on it for ever if a lease
             // is stuck on a dead server.
             runner.cancel()
@@ -211,10 +211,10 @@ public final class DeskDatabase: Sendable {
         begin: [String], otherwise: (@escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T,
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        guard case .postgres(let client, _, _, _) = engine else { return try await otherwise(body) }
+        guard case .postgres(let client, _, _, _, let statements) = engine else { return try await otherwise(body) }
         do {
             return try await client.withConnection { connection in
-                try await Self.inTransaction(connection.sql(), begin: begin, body)
+                try await Self.inTransaction(statements.sql(on: connection), begin: begin, body)
             }
         } catch {
             throw translate(error)
@@ -257,14 +257,14 @@ public final class DeskDatabase: Sendable {
                     gate.leave()
                     throw error
                 }
-            case .postgres(_, _, _, let writer) where writing:
+            case .postgres(_, _, _, let writer, _) where writing:
                 return try await writer.submit(body)
-            case .postgres(let client, _, let health, _):
+            case .postgres(let client, _, let health, _, let statements):
                 return try await Self.withLeaseDeadline(seconds: leaseTimeoutSeconds, health: health) { leased in
                     try await client.withConnection { connection in
                         try leased()
                         return try await EventLoopTaskExecutor.on(connection.eventLoop) {
-                            try await Self.inTransaction(connection.sql(), begin: oneStatement ? nil : [Self.postgresReadBegin], body)
+                            try await Self.inTransaction(statements.sql(on: connection), begin: oneStatement ? nil : [Self.postgresReadBegin], body)
                         }
                     }
                 }

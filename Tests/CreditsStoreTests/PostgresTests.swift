@@ -38,6 +38,39 @@ struct PostgresTests {
         }
     }
 
+    /// The desk runs a statement a connection has seen before as a named prepared statement. Its
+    /// parameters take their binds' types, as unnamed statements' do: typed from their use, the
+    /// INTEGER column would make PostgreSQL expect four bytes where eight are sent.
+    @Test("a statement run again on one connection is prepared with its binds' types, and answers as before")
+    func preparedStatements() async throws {
+        try await StoreHarness.withDesk { desk in
+            let database = desk.store.database
+            try await database.write { sql in try await sql.raw("CREATE TABLE prepared_probe (n INTEGER NOT NULL, note TEXT)").run() }
+            let (rows, prepared) = try await database.write { sql in
+                // A text note and a null one: the same text, prepared apart, each when seen again.
+                for n in 1...4 {
+                    let note: String? = n.isMultiple(of: 2) ? nil : "note \(n)"
+                    try await sql.raw("INSERT INTO prepared_probe (n, note) VALUES (\(bind: n), \(bind: note))").run()
+                }
+                var rows: [[String]] = []
+                for low in [2, 3, 2] {
+                    rows.append(try await sql.raw("""
+                        SELECT '$1' AS literal, n, note FROM prepared_probe WHERE n >= \(bind: low) ORDER BY n
+                        """).all().map {
+                        "\(try $0.decode(column: "literal", as: String.self)) \(try $0.decode(column: "n", as: Int.self)) \(try $0.decode(column: "note", as: String?.self) ?? "-")"
+                    })
+                }
+                let prepared = try await sql.raw("SELECT statement FROM pg_prepared_statements ORDER BY statement").all()
+                    .map { try $0.decode(column: "statement", as: String.self) }
+                return (rows, prepared)
+            }
+            #expect(rows == [["$1 2 -", "$1 3 note 3", "$1 4 -"], ["$1 3 note 3", "$1 4 -"], ["$1 2 -", "$1 3 note 3", "$1 4 -"]])
+            #expect(prepared.contains("INSERT INTO prepared_probe (n, note) VALUES ($1::BIGINT, $2::TEXT)"))
+            #expect(prepared.contains("INSERT INTO prepared_probe (n, note) VALUES ($1::BIGINT, $2)"))
+            #expect(prepared.contains("SELECT '$1' AS literal, n, note FROM prepared_probe WHERE n >= $1::BIGINT ORDER BY n"))
+        }
+    }
+
     @Test("a SQLite desk copied to PostgreSQL verifies, with the same chain head")
     func migrateData() async throws {
         let sqlite = try await ScratchDesk.make(postgresURL: nil)
