@@ -68,7 +68,7 @@ extension DeskAPI {
             try authorize(.administer)
             guard case .json(let body) = input.body else { throw Rejection(.invalidInput, "a JSON body is required") }
             let offering = try CatalogRules.offering(
-                id: body.id, name: body.name, kind: try Wire.convert(body.kind), pricing: try Wire.convert(body.pricing),
+                id: body.id, name: body.name, kind: try Wire.sameCase(body.kind), pricing: try Wire.sameCase(body.pricing),
                 credits: body.credits, deliverables: body.deliverables, entities: body.entities.map(Entity.ID.init)).get()
             return try await write("createOffering", key: input.headers.idempotencyKey, request: body,
                                    as: Components.Schemas.Offering.self, problem: Operations.CreateOffering.Output.default,

@@ -79,7 +79,7 @@ extension DeskAPI {
     }
 
     static func custom(_ body: Components.Schemas.CustomEngagement) throws -> CustomEngagement {
-        CustomEngagement(title: body.title, kind: try Wire.convert(body.kind), pricing: try Wire.convert(body.pricing),
+        CustomEngagement(title: body.title, kind: try Wire.sameCase(body.kind), pricing: try Wire.sameCase(body.pricing),
                          deliverables: body.deliverables, credits: body.credits)
     }
 

@@ -81,6 +81,13 @@ enum Wire {
     static func convert<T: Decodable>(_ value: some Encodable, to type: T.Type = T.self) throws -> T {
         try decode(type, from: json(value))
     }
+
+    /// An enumeration's case as the other side's case of the same name: what `convert` does for
+    /// it, without an encoder and a decoder for one word.
+    static func sameCase<T: RawRepresentable<String>, U: RawRepresentable<String>>(_ value: T, as type: U.Type = U.self) throws -> U {
+        guard let converted = U(rawValue: value.rawValue) else { throw WireMismatch(type: "\(U.self)", value: value.rawValue) }
+        return converted
+    }
 }
 
 /// An engagement as the API shows it: its fields and whether it is overdue (R13).

@@ -28,4 +28,17 @@ struct WireTests {
             }
         }
     }
+
+    @Test("a kind and a pricing cross by name as they cross by JSON, both ways, for every case")
+    func enumerationCases() throws {
+        for kind in EngagementKind.allCases {
+            let crossed: Components.Schemas.EngagementKind = try Wire.convert(kind)
+            #expect(try Wire.sameCase(kind) == crossed && Wire.sameCase(crossed) == kind)
+        }
+        for pricing in Pricing.allCases {
+            let crossed: Components.Schemas.Pricing = try Wire.convert(pricing)
+            #expect(try Wire.sameCase(pricing) == crossed && Wire.sameCase(crossed) == pricing)
+        }
+        #expect(throws: WireMismatch.self) { try Wire.sameCase(Pricing.durationBased, as: Components.Schemas.EngagementKind.self) }
+    }
 }
