@@ -36,9 +36,18 @@ enum Ledger {
             stored[entry.lot] = lot
             prevHash = hash
         }
-        try await sql.raw("UPDATE ledger_head SET seq = \(bind: seq), hash = \(bind: prevHash) WHERE id = 1").run()
-        BatchMemory.current?.remember(.init(seq: seq, hash: prevHash))
+        let newHead = BatchMemory.LedgerHead(seq: seq, hash: prevHash)
+        if let memory = BatchMemory.current {
+            // The batch stores the head once, before its COMMIT.
+            memory.remember(newHead)
+        } else {
+            try await storeHead(newHead, on: sql)
+        }
         try await checkProjection(expected, stored: stored, on: sql)
+    }
+
+    static func storeHead(_ head: BatchMemory.LedgerHead, on sql: any SQLDatabase) async throws {
+        try await sql.raw("UPDATE ledger_head SET seq = \(bind: head.seq), hash = \(bind: head.hash) WHERE id = 1").run()
     }
 
     /// The chain's last entry: as an earlier write of this batch left it, or as stored.
