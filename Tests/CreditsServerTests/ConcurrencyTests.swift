@@ -23,6 +23,32 @@ struct ConcurrencyTests {
         }
     }
 
+    /// A retry is answered by what its key stored, however the desk has changed since: the
+    /// answer must not depend on whether the request would now pass.
+    @Test("a retry with its key gets the first answer, whether it would now be refused, would pass again, or is another request")
+    func retriesAgainstAChangedDesk() async throws {
+        try await APIHarness.run { api in
+            let big = try await api.call(.post, "/v1/call-offs", json: APIHarness.callOffJSON(credits: 60), key: "big")
+            let small = try await api.call(.post, "/v1/call-offs", json: APIHarness.callOffJSON(credits: 5), key: "small")
+            #expect(big.status == 201 && small.status == 201)
+            let retries: [(key: String, credits: Int, status: Int, answer: String?, problem: String?)] = [
+                ("big", 60, 201, big.body, nil),  // 35 credits left: it would be refused now
+                ("small", 5, 201, small.body, nil),  // it would pass again
+                ("small", 6, 422, nil, "idempotency-key-reuse"),  // another request would pass
+                ("big", 70, 422, nil, "idempotency-key-reuse"),  // another request would be refused
+            ]
+            for retry in retries {
+                let reply = try await api.call(.post, "/v1/call-offs", json: APIHarness.callOffJSON(credits: retry.credits), key: retry.key)
+                #expect(reply.status == retry.status, "\(retry.key) \(retry.credits)")
+                if let answer = retry.answer { #expect(reply.body == answer, "\(retry.key)") }
+                if let problem = retry.problem { #expect(reply.problemType == problem, "\(retry.key) \(retry.credits)") }
+            }
+            let holds = try await api.store.ledger().filter { $0.entry.kind == .callOff }
+            #expect(holds.map(\.entry.creditsHeldDelta).reduce(0, +) == 65)
+            #expect(try await api.store.verify().isClean)
+        }
+    }
+
     @Test("a refused request is answered the same way on retry with its key")
     func refusalIsRemembered() async throws {
         try await APIHarness.run { api in
