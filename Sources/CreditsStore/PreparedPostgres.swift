@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Why: SQLKit sends every statement unnamed (Parse, Describe, Bind, Execute), so PostgreSQL
 /// parses and plans it again on every run and the driver reads its descriptions again. A call-off
-/// is about fifteen statements run one after another under the writers' lock, so that repeated
+/// is about a dozen statements run one after another under the writers' lock, so that repeated
 /// work is paid serially by every write (docs/PERFORMANCE.md). A statement is prepared the second
 /// time a connection sees it, so one-off statements (migrations, copies) never fill the cache.
 ///
@@ -38,6 +38,16 @@ final class PostgresStatements: Sendable {
         let connection: PostgresConnection
         var prepared: [Key: PreparedQuery] = [:]
         var seen: [Key: Int] = [:]
+
+        enum Lookup { case prepared(PreparedQuery), prepare, unnamed }
+
+        /// Counts a sighting of `key`: prepared already, to prepare now (its second), or unnamed.
+        mutating func look(up key: Key) -> Lookup {
+            if let statement = prepared[key] { return .prepared(statement) }
+            let sightings = (seen[key] ?? 0) + 1
+            if seen.count < PostgresStatements.seenPerConnectionMax { seen[key] = sightings }
+            return sightings >= 2 && prepared.count < PostgresStatements.preparedPerConnectionMax ? .prepare : .unnamed
+        }
     }
 
     private let connections = Mutex<[PostgresConnection.ID: OnConnection]>([:])
@@ -54,24 +64,22 @@ final class PostgresStatements: Sendable {
     /// The prepared form of `key` on `connection`, or nil if it should run unnamed.
     func prepared(_ key: Key, on connection: PostgresConnection) async throws -> PreparedQuery? {
         guard Self.isPreparable(key.sql) else { return nil }
-        let found: PreparedQuery?? = connections.withLock { connections in
+        let lookup = connections.withLock { connections in
             if connections[connection.id] == nil {
                 // Connections the pool has closed are forgotten when a new one arrives.
                 connections = connections.filter { !$0.value.connection.isClosed }
                 connections[connection.id] = OnConnection(connection: connection)
             }
-            if let prepared = connections[connection.id]!.prepared[key] { return .some(prepared) }
-            let seen = (connections[connection.id]!.seen[key] ?? 0) + 1
-            if connections[connection.id]!.seen.count < Self.seenPerConnectionMax {
-                connections[connection.id]!.seen[key] = seen
-            }
-            let roomLeft = connections[connection.id]!.prepared.count < Self.preparedPerConnectionMax
-            return seen >= 2 && roomLeft ? .none : .some(nil)
+            return connections[connection.id]!.look(up: key)
         }
-        if let found { return found }
-        let prepared = try await connection.prepare(query: Self.typed(key.sql, key.types)).get()
-        connections.withLock { $0[connection.id]?.prepared[key] = prepared }
-        return prepared
+        switch lookup {
+        case .prepared(let statement): return statement
+        case .unnamed: return nil
+        case .prepare:
+            let statement = try await connection.prepare(query: Self.typed(key.sql, key.types)).get()
+            connections.withLock { $0[connection.id]?.prepared[key] = statement }
+            return statement
+        }
     }
 
     /// Statements whose plan is worth keeping; never transaction control or schema changes.
