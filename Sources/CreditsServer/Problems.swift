@@ -123,9 +123,8 @@ extension EngagementBody {
     /// by JSON (`Wire.convert`) cost it an encode and a decode; `WireTests` checks both agree.
     var schema: Components.Schemas.Engagement {
         get throws {
-            guard let kind = Components.Schemas.EngagementKind(rawValue: engagement.kind.rawValue),
-                  let status = Components.Schemas.Engagement.StatusPayload(rawValue: engagement.status.rawValue)
-            else { throw WireMismatch(type: "Engagement", value: "\(engagement.kind) \(engagement.status)") }
+            let kind: Components.Schemas.EngagementKind = try Wire.sameCase(engagement.kind)
+            let status: Components.Schemas.Engagement.StatusPayload = try Wire.sameCase(engagement.status)
             return Components.Schemas.Engagement(
                 id: engagement.id.rawValue, customer: engagement.customer.rawValue, program: engagement.program.rawValue,
                 purchaseOrder: engagement.purchaseOrder, sowReference: engagement.sowReference,

@@ -93,6 +93,12 @@ extension DeskDatabase {
         return parts.string ?? url
     }
 
+    /// SQLSTATE classes of a server that can't serve now: 08 connection exception, 57P operator
+    /// intervention (shutdown), 53 insufficient resources.
+    static func meansUnavailable(sqlState state: String) -> Bool {
+        state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53")
+    }
+
     /// Connection-level failures become `unavailable` (HTTP 503: try again); errors the server
     /// reports about a statement stay as they are, since they are bugs.
     func translate(_ error: any Error) -> any Error {
@@ -100,17 +106,14 @@ extension DeskDatabase {
         case is Rejection, is StoreError: return error
         case let psql as PSQLError:
             if let state = psql.serverInfo?[.sqlState] {
-                // 08: connection exception; 57P: operator intervention (shutdown); 53: resources.
-                if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
-                    return StoreError(.unavailable, "PostgreSQL is not available (\(state)); retry shortly")
-                }
-                return error
+                guard Self.meansUnavailable(sqlState: state) else { return error }
+                return StoreError(.unavailable, "PostgreSQL is not available (\(state)); retry shortly")
             }
             return StoreError(.unavailable, "PostgreSQL connection failed (\(psql.code)); retry shortly")
         case let postgres as PostgresError:
             // The form errors take on the prepared-statement path (`PostgresStatements`).
             if case .server(let message) = postgres, let state = message.fields[.sqlState],
-               !(state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53")) {
+               !Self.meansUnavailable(sqlState: state) {
                 return error
             }
             return StoreError(.unavailable, "PostgreSQL is not available (\(postgres)); retry shortly")

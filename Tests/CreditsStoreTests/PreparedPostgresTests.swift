@@ -1,4 +1,5 @@
 @testable import CreditsStore
+import PostgresNIO
 import Testing
 
 @Suite("PostgreSQL prepared statements: placeholders typed by their binds")
@@ -24,5 +25,27 @@ struct PreparedPostgresTests {
     ])
     func preparable(sql: String, preparable: Bool) {
         #expect(PostgresStatements.isPreparable(sql) == preparable)
+    }
+}
+
+@Suite("PostgreSQL errors as the desk reports them")
+struct PostgresErrorTests {
+    /// The prepared-statement path reports in PostgresNIO's older error type: a connection lost
+    /// there must be "unavailable" (503, retry) as on the unnamed path, not a 500.
+    @Test("a lost connection or a garbled answer on the prepared path is unavailable")
+    func legacyErrors() async throws {
+        let scratch = try await ScratchDesk.make(postgresURL: nil)
+        for error in [PostgresError.connectionClosed, .protocol("unexpected message")] {
+            let translated = scratch.database.translate(error)
+            #expect((translated as? StoreError)?.code == .unavailable, "\(error)")
+        }
+        await scratch.discard()
+    }
+
+    @Test("SQLSTATE classes 08, 57P and 53 mean the server can't serve now; others are the statement's", arguments: [
+        ("08006", true), ("57P01", true), ("53300", true), ("23505", false), ("42P01", false), ("57014", false),
+    ])
+    func unavailableStates(state: String, unavailable: Bool) {
+        #expect(DeskDatabase.meansUnavailable(sqlState: state) == unavailable)
     }
 }
