@@ -98,7 +98,7 @@ final class BatchWriter: Sendable {
         for job in batch {
             do {
                 try await sql.raw("SAVEPOINT batch_job").run()
-                let before = memory.ledgerHead
+                let before = memory.snapshot
                 do {
                     results.append(.success(try await BatchMemory.$current.withValue(memory) { try await job.run(sql) }))
                 } catch {
@@ -113,7 +113,7 @@ final class BatchWriter: Sendable {
             }
         }
         do {
-            try await memory.storeLedgerHead(on: sql)
+            try await memory.store(on: sql)
             try await sql.raw("COMMIT").run()
             return results
         } catch {
@@ -124,10 +124,12 @@ final class BatchWriter: Sendable {
 }
 
 /// What the writes of one batch carry from one to the next: the chain head, which every append
-/// reads and moves. Only writes of this process move it while the batch holds the write lock, so
-/// the batch keeps it here and stores it once, before its COMMIT, rather than reading and
-/// updating the `ledger_head` row in every write (on PostgreSQL, two round trips each). A write
-/// that fails is rolled back to its savepoint, and the head goes back to where it was before it.
+/// reads and moves, and the id counters a write takes its numbers from. Only writes of this
+/// process move them while the batch holds the write lock, so the batch reads each once, keeps it
+/// here and stores it once, before its COMMIT, rather than reading and updating its row in every
+/// write (on PostgreSQL, a round trip or two each). A write that fails is rolled back to its
+/// savepoint, and the memory goes back to what it was before that write, so a rolled-back write
+/// gives its numbers back as it does outside a batch.
 final class BatchMemory: Sendable {
     @TaskLocal static var current: BatchMemory?
 
@@ -136,23 +138,48 @@ final class BatchMemory: Sendable {
         let hash: String
     }
 
-    /// The head as this batch's writes left it; nil while none of them has appended.
-    private let head = Mutex<LedgerHead?>(nil)
+    /// What the batch's writes left: the head (nil while none has appended) and the next value
+    /// of every counter one of them used.
+    struct State: Sendable, Equatable {
+        var ledgerHead: LedgerHead?
+        var nextIDs: [String: Int] = [:]
+    }
 
-    var ledgerHead: LedgerHead? { head.withLock { $0 } }
+    private let state = Mutex<State>(State())
+
+    var snapshot: State { state.withLock { $0 } }
+    var ledgerHead: LedgerHead? { state.withLock { $0.ledgerHead } }
 
     func remember(_ ledgerHead: LedgerHead) {
-        head.withLock { $0 = ledgerHead }
+        state.withLock { $0.ledgerHead = ledgerHead }
     }
 
-    /// Back to the head as it was before a write that failed.
-    func restore(_ ledgerHead: LedgerHead?) {
-        head.withLock { $0 = ledgerHead }
+    /// The next number of counter `name` and moves it on; nil until the batch has read the counter.
+    func takeID(_ name: String) -> Int? {
+        state.withLock { state in
+            guard let next = state.nextIDs[name] else { return nil }
+            state.nextIDs[name] = next + 1
+            return next
+        }
     }
 
-    /// Stores the head the batch's writes left, in the batch's transaction.
-    func storeLedgerHead(on sql: any SQLDatabase) async throws {
-        guard let ledgerHead else { return }
-        try await Ledger.storeHead(ledgerHead, on: sql)
+    /// Starts keeping counter `name`, read as `next`, and takes that number.
+    func takeID(_ name: String, readAs next: Int) -> Int {
+        state.withLock { $0.nextIDs[name] = next + 1 }
+        return next
+    }
+
+    /// Back to what it was before a write that failed.
+    func restore(_ snapshot: State) {
+        state.withLock { $0 = snapshot }
+    }
+
+    /// Stores what the batch's writes left, in the batch's transaction.
+    func store(on sql: any SQLDatabase) async throws {
+        let state = snapshot
+        if let head = state.ledgerHead { try await Ledger.storeHead(head, on: sql) }
+        for (name, next) in state.nextIDs.sorted(by: { $0.key < $1.key }) {
+            try await Ledger.storeNextID(name, next, on: sql)
+        }
     }
 }

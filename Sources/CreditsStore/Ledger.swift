@@ -83,12 +83,26 @@ enum Ledger {
     }
 
     /// The next number of a sequence (orders, lots, engagements). Inside the write transaction,
-    /// so a rolled-back operation gives its number back.
+    /// so a rolled-back operation gives its number back. In a batch, the counter is read once and
+    /// kept in the batch's memory, which stores it before COMMIT.
     static func nextID(_ name: String, on sql: any SQLDatabase) async throws -> Int {
+        if let memory = BatchMemory.current {
+            if let id = memory.takeID(name) { return id }
+            let row = try await sql.raw("SELECT next_value FROM id_counters WHERE name = \(bind: name)").first()
+            return memory.takeID(name, readAs: try counterValue(row, name))
+        }
         let row = try await sql.raw("""
             UPDATE id_counters SET next_value = next_value + 1 WHERE name = \(bind: name) RETURNING next_value
             """).first()
+        return try counterValue(row, name) - 1
+    }
+
+    static func storeNextID(_ name: String, _ next: Int, on sql: any SQLDatabase) async throws {
+        try await sql.raw("UPDATE id_counters SET next_value = \(bind: next) WHERE name = \(bind: name)").run()
+    }
+
+    private static func counterValue(_ row: (any SQLRow)?, _ name: String) throws -> Int {
         guard let row else { throw StoreError(.corruptRow, "id counter \(name) is missing") }
-        return try row.decode(column: "next_value", as: Int.self) - 1
+        return try row.decode(column: "next_value", as: Int.self)
     }
 }

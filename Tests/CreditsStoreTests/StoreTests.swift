@@ -102,7 +102,7 @@ struct StoreTests {
         }
     }
 
-    @Test("call-offs committed together, every third rolled back after it appended: the chain stays whole")
+    @Test("call-offs committed together, every third rolled back after it appended: the chain and the ids stay whole")
     func chainAcrossABatch() async throws {
         struct Refused: Error {}
         try await StoreHarness.withDesk { desk in
@@ -110,27 +110,28 @@ struct StoreTests {
             let database = desk.store.database
             let request = StoreHarness.callOffRequest(5, on: "2026-01-11", plannedEnd: "2026-03-01")
             let day = StoreHarness.date("2026-01-11")
-            let made = await withTaskGroup(of: Bool.self) { group in
+            let made = await withTaskGroup(of: Engagement.ID?.self) { group in
                 for n in 0..<30 {
                     group.addTask {
-                        do {
-                            _ = try await database.write { sql in
-                                let engagement = try await DeskStore.callOff(
-                                    request, today: day, actor: StoreHarness.ops, recordedAt: "2026-01-11T09:00:00Z", on: sql)
-                                if n % 3 == 1 { throw Refused() }
-                                return engagement.id
-                            }
-                            return true
-                        } catch { return false }
+                        try? await database.write { sql in
+                            let engagement = try await DeskStore.callOff(
+                                request, today: day, actor: StoreHarness.ops, recordedAt: "2026-01-11T09:00:00Z", on: sql)
+                            if n % 3 == 1 { throw Refused() }
+                            return engagement.id
+                        }
                     }
                 }
-                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                return await group.reduce(into: [Int]()) { made, id in if let id { made.append(id.rawValue) } }
             }
-            #expect(made == 20)
+            // A rolled-back call-off gives its number back, so the 20 made have 1...20.
+            #expect(made.sorted() == Array(1...20))
             let report = try await desk.store.verify()
             #expect(report.isClean && report.entriesChecked == 1 + 20)
             let held = try await desk.store.balances(of: "acme", today: day).first { $0.program == "PSC" }?.creditsHeld
             #expect(held == 100)
+            // The counter was stored with the batch: the next call-off takes the next number.
+            let next = try await desk.callOff(5, on: "2026-01-11", plannedEnd: "2026-03-01")
+            #expect(next.id.rawValue == 21)
         }
     }
 
