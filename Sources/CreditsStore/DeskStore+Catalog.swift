@@ -80,7 +80,7 @@ extension DeskStore {
 
     public func programs() async throws -> [Program] {
         try await database.read { sql in
-            try await sql.raw("SELECT * FROM programs ORDER BY id").all().map(Rows.program)
+            try await sql.raw("SELECT * FROM programs ORDER BY id").all().map { try Rows.program($0) }
         }
     }
 

@@ -54,8 +54,7 @@ extension DeskStore {
     public static func callOff(
         _ request: CallOffRequest, today: CalendarDate, actor: Actor, recordedAt: String, on sql: any SQLDatabase
     ) async throws -> Engagement {
-        let (customer, lots) = try await Self.customerWithLots(request.customer, program: request.program, on: sql)
-        let program = try await Self.program(request.program, on: sql)
+        let (customer, program, lots) = try await Self.callOffParties(request.customer, program: request.program, on: sql)
         let offering = try await request.offering.asyncMap { try await Self.offering($0, on: sql) }
         let context = CallOffContext(
             customer: customer, program: program, offering: offering, lots: lots,

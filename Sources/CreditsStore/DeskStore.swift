@@ -67,16 +67,11 @@ public struct DeskStore: Sendable {
         return try Rows.lot(row)
     }
 
-    /// The customer and its lots (of one program, or all) in one statement: a row per lot, or one
-    /// row with no lot. Inside a write transaction no other writer can change them until it
-    /// commits (writers are serialised, see `DeskDatabase`).
-    static func customerWithLots(
-        _ id: Customer.ID, program: Program.ID? = nil, on sql: any SQLDatabase
-    ) async throws -> (customer: Customer, lots: [Lot]) {
-        let programFilter: SQLQueryString = program.map { " AND l.program_id = \(bind: $0.rawValue)" } ?? ""
+    /// The customer and all its lots in one statement: a row per lot, or one row with no lot.
+    static func customerWithLots(_ id: Customer.ID, on sql: any SQLDatabase) async throws -> (customer: Customer, lots: [Lot]) {
         let rows = try await sql.raw("""
             SELECT c.name AS customer_name, c.entity_id AS customer_entity, l.* FROM customers c
-            LEFT JOIN lots l ON l.customer_id = c.id\(programFilter)
+            LEFT JOIN lots l ON l.customer_id = c.id
             WHERE c.id = \(bind: id.rawValue) ORDER BY l.id LIMIT \(unsafeRaw: String(Limits.lotsPerCustomerMax))
             """).all()
         guard let first = rows.first else { throw Rejection(.unknownCustomer, "no customer \(id)") }
@@ -85,6 +80,34 @@ public struct DeskStore: Sendable {
             entity: Entity.ID(try first.decode(column: "customer_entity", as: String.self)))
         let lots = try rows.compactMap(Rows.lotIfAny)
         return (customer, lots)
+    }
+
+    /// What a call-off decides on, in one statement: the customer, the program, and the
+    /// customer's lots of that program (a row per lot, or one row with no lot). The program's
+    /// columns are renamed so they don't meet the lot's. No row means an unknown customer or
+    /// program, and the two single reads say which, in the order a call-off checks them.
+    static func callOffParties(
+        _ id: Customer.ID, program programID: Program.ID, on sql: any SQLDatabase
+    ) async throws -> (customer: Customer, program: Program, lots: [Lot]) {
+        let rows = try await sql.raw("""
+            SELECT c.name AS customer_name, c.entity_id AS customer_entity, p.id AS prog_id, p.name AS prog_name,
+                p.block_sizes AS prog_block_sizes, p.order_credits_min AS prog_order_credits_min,
+                p.term_months AS prog_term_months, p.call_off_credits_min AS prog_call_off_credits_min,
+                p.engagement_kinds AS prog_engagement_kinds, l.*
+            FROM customers c CROSS JOIN programs p
+            LEFT JOIN lots l ON l.customer_id = c.id AND l.program_id = p.id
+            WHERE c.id = \(bind: id.rawValue) AND p.id = \(bind: programID.rawValue)
+            ORDER BY l.id LIMIT \(unsafeRaw: String(Limits.lotsPerCustomerMax))
+            """).all()
+        guard let first = rows.first else {
+            _ = try await customer(id, on: sql)
+            _ = try await program(programID, on: sql)
+            throw StoreError(.corruptRow, "customer \(id) and program \(programID) exist but their join is empty")
+        }
+        let customer = Customer(
+            id: id, name: try first.decode(column: "customer_name", as: String.self),
+            entity: Entity.ID(try first.decode(column: "customer_entity", as: String.self)))
+        return (customer, try Rows.program(first, prefix: "prog_"), try rows.compactMap(Rows.lotIfAny))
     }
 
     /// A customer's lots of one program, by id. Inside a write transaction no other writer can

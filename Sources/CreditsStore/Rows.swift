@@ -65,15 +65,16 @@ enum Rows {
             entity: Entity.ID(try row.decode(column: "entity_id", as: String.self)))
     }
 
-    static func program(_ row: any SQLRow) throws -> Program {
+    /// A program's row; `prefix` is what its columns' names start with where a join renamed them.
+    static func program(_ row: any SQLRow, prefix: String = "") throws -> Program {
         Program(
-            id: Program.ID(try row.decode(column: "id", as: String.self)),
-            name: try row.decode(column: "name", as: String.self),
-            blockSizes: try json(row, "block_sizes", as: [Int].self),
-            orderCreditsMin: try row.decode(column: "order_credits_min", as: Int.self),
-            termMonths: try row.decode(column: "term_months", as: Int.self),
-            callOffCreditsMin: try row.decode(column: "call_off_credits_min", as: Int.self),
-            engagementKinds: try json(row, "engagement_kinds", as: [EngagementKind].self))
+            id: Program.ID(try row.decode(column: prefix + "id", as: String.self)),
+            name: try row.decode(column: prefix + "name", as: String.self),
+            blockSizes: try json(row, prefix + "block_sizes", as: [Int].self),
+            orderCreditsMin: try row.decode(column: prefix + "order_credits_min", as: Int.self),
+            termMonths: try row.decode(column: prefix + "term_months", as: Int.self),
+            callOffCreditsMin: try row.decode(column: prefix + "call_off_credits_min", as: Int.self),
+            engagementKinds: try json(row, prefix + "engagement_kinds", as: [EngagementKind].self))
     }
 
     static func offering(_ row: any SQLRow) throws -> Offering {
