@@ -14,6 +14,8 @@ struct StoreTests {
             #expect(first.invoice.amountMinor == 1_400_000 && first.invoice.currency == "EUR")
             let engagement = try await desk.callOff(15, on: "2026-03-01", plannedEnd: "2026-06-30")
             #expect(engagement.draws == [Draw(lot: 1, credits: 10), Draw(lot: 2, credits: 5)])
+            // Both draws are stored (one INSERT of two rows, after the engagement's).
+            #expect(try await desk.store.engagement(engagement.id).draws == engagement.draws)
             _ = try await desk.store.transition(engagement.id, .start, today: StoreHarness.date("2026-03-05"), actor: StoreHarness.ops)
             _ = try await desk.store.transition(engagement.id, .deliver, today: StoreHarness.date("2026-06-01"), actor: StoreHarness.ops)
             let balance = try await desk.store.balances(of: "acme", today: StoreHarness.date("2026-06-02")).first { $0.program == "PSC" }
