@@ -192,8 +192,10 @@ public final class DeskDatabase: Sendable {
     }
 
     /// Runs `body` in one write transaction: all of it commits, or none of it.
+    /// The writes that nothing later in `body` reads are held and sent together when it returns
+    /// (`DeferringDatabase`): on PostgreSQL, one round trip.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await transaction(writing: true, body)
+        try await transaction(writing: true) { sql in try await DeferringDatabase.within(sql, body) }
     }
 
     /// A write for maintenance commands (`migrate-data`) that may run for minutes: the answer

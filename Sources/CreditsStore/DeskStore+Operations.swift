@@ -65,10 +65,10 @@ extension DeskStore {
         return decision.engagement
     }
 
-    /// The engagement and its draws: one round trip on PostgreSQL, two on SQLite.
+    /// The engagement and its draws, sent with the operation's other writes (`DeferringDatabase`).
     static func insertEngagement(_ engagement: Engagement, on sql: any SQLDatabase) async throws {
         precondition(!engagement.draws.isEmpty, "engagement \(engagement.id) draws from no lot")
-        let insert: SQLQueryString = """
+        try await sql.later("""
             INSERT INTO engagements (id, customer_id, program_id, purchase_order, sow_reference, sow_signed_on,
                 offering_id, title, kind, deliverables, credits, called_off_on, planned_end_on, status, status_changed_on)
             VALUES (\(bind: engagement.id.rawValue), \(bind: engagement.customer.rawValue),
@@ -78,11 +78,11 @@ extension DeskStore {
                 \(bind: engagement.credits), \(bind: engagement.calledOffOn.description),
                 \(bind: engagement.plannedEndOn.description), \(bind: engagement.status.rawValue),
                 \(bind: engagement.statusChangedOn.description))
-            """
+            """)
         let draws: [SQLQueryString] = engagement.draws.map {
             "(\(bind: engagement.id.rawValue), \(bind: $0.lot.rawValue), \(bind: $0.credits))"
         }
-        _ = try await sql.rows(after: insert, of: "INSERT INTO draws (engagement_id, lot_id, credits) VALUES " + draws.joined(separator: ", "))
+        try await sql.later("INSERT INTO draws (engagement_id, lot_id, credits) VALUES " + draws.joined(separator: ", "))
     }
 
     public enum EngagementAction: String, Sendable, CaseIterable {

@@ -79,9 +79,9 @@ extension DeskStore {
     }
 
     static func remember(_ response: StoredResponse, principal: String, key: String, requestHash: String, at time: String, on sql: any SQLDatabase) async throws {
-        try await sql.raw("""
+        try await sql.later("""
             INSERT INTO idempotency_keys (principal, idempotency_key, request_hash, status, body, created_at)
             VALUES (\(bind: principal), \(bind: key), \(bind: requestHash), \(bind: response.status), \(bind: response.body), \(bind: time))
-            """).run()
+            """)
     }
 }

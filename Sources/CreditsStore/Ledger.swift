@@ -1,54 +1,51 @@
 import CreditsCore
 import Foundation
-import PostgresKit
 import SQLKit
 
 /// Writes what the core decided: appends entries to the chain and moves the lot projections in
 /// the same transaction (R16: balances change only through entries).
 enum Ledger {
     /// Appends `entries` in order and applies each to its lot. `expected` are the lots as the core
-    /// computed them; the stored projection must come out the same, or the process stops.
+    /// computed them; the stored projection must come out the same, or the process stops. The
+    /// entries and the lots' moves are held and sent with the operation's other writes
+    /// (`DeferringDatabase`), which checks the lots then.
     static func append(
         _ entries: [LedgerEntry], expecting expected: [Lot], recordedAt: String, on sql: any SQLDatabase
     ) async throws {
         guard !entries.isEmpty else { return }
-        let head = try await head(on: sql)
-        var seq = head.seq
-        var prevHash = head.hash
-        var stored: [Lot.ID: Lot] = [:]
-        for entry in entries {
-            seq += 1
-            let hash = LedgerChain.hash(seq: seq, entry: entry, recordedAt: recordedAt, prevHash: prevHash)
-            let insert: SQLQueryString = """
-                INSERT INTO ledger_entries (seq, kind, lot_id, customer_id, program_id,
-                    credits_available_delta, credits_held_delta, effective_on, recorded_at, actor,
-                    reason, document, prev_hash, hash)
-                VALUES (\(bind: seq), \(bind: entry.kind.rawValue), \(bind: entry.lot.rawValue),
-                    \(bind: entry.customer.rawValue), \(bind: entry.program.rawValue),
-                    \(bind: entry.creditsAvailableDelta), \(bind: entry.creditsHeldDelta),
-                    \(bind: entry.effectiveOn.description), \(bind: recordedAt), \(bind: entry.actor),
-                    \(bind: entry.reason), \(bind: entry.document), \(bind: prevHash), \(bind: hash))
-                """
-            let update: SQLQueryString = """
-                UPDATE lots SET credits_available = credits_available + \(bind: entry.creditsAvailableDelta),
-                    credits_held = credits_held + \(bind: entry.creditsHeldDelta)
-                WHERE id = \(bind: entry.lot.rawValue) RETURNING *
-                """
-            stored[entry.lot] = try await sql.rows(after: insert, of: update).first.map(Rows.lot)
-            prevHash = hash
+        try await DeferringDatabase.within(sql) { sql in
+            let head = try await head(on: sql)
+            var seq = head.seq
+            var prevHash = head.hash
+            for entry in entries {
+                seq += 1
+                let hash = LedgerChain.hash(seq: seq, entry: entry, recordedAt: recordedAt, prevHash: prevHash)
+                try await sql.later("""
+                    INSERT INTO ledger_entries (seq, kind, lot_id, customer_id, program_id,
+                        credits_available_delta, credits_held_delta, effective_on, recorded_at, actor,
+                        reason, document, prev_hash, hash)
+                    VALUES (\(bind: seq), \(bind: entry.kind.rawValue), \(bind: entry.lot.rawValue),
+                        \(bind: entry.customer.rawValue), \(bind: entry.program.rawValue),
+                        \(bind: entry.creditsAvailableDelta), \(bind: entry.creditsHeldDelta),
+                        \(bind: entry.effectiveOn.description), \(bind: recordedAt), \(bind: entry.actor),
+                        \(bind: entry.reason), \(bind: entry.document), \(bind: prevHash), \(bind: hash))
+                    """)
+                try await sql.later(move: entry.lot, available: entry.creditsAvailableDelta, held: entry.creditsHeldDelta)
+                prevHash = hash
+            }
+            let newHead = BatchMemory.LedgerHead(seq: seq, hash: prevHash)
+            if let memory = BatchMemory.current {
+                // The batch stores the head once, before its COMMIT.
+                memory.remember(newHead)
+            } else {
+                try await storeHead(newHead, on: sql)
+            }
+            sql.expect(expected)
         }
-        let newHead = BatchMemory.LedgerHead(seq: seq, hash: prevHash)
-        if let memory = BatchMemory.current {
-            // The batch stores the head once, before its COMMIT.
-            memory.remember(newHead)
-        } else {
-            try await storeHead(newHead, on: sql)
-        }
-        try await checkProjection(expected, stored: stored, on: sql)
     }
 
     static func storeHead(_ head: BatchMemory.LedgerHead, on sql: any SQLDatabase) async throws {
-        try await sql.raw("UPDATE ledger_head SET seq = \(bind: head.seq), hash = \(bind: head.hash) WHERE id = 1").run()
+        try await sql.later("UPDATE ledger_head SET seq = \(bind: head.seq), hash = \(bind: head.hash) WHERE id = 1")
     }
 
     /// The chain's last entry: as an earlier write of this batch left it, or as stored.
@@ -62,7 +59,7 @@ enum Ledger {
 
     /// Check a property where it is written (TIGER_STYLE): the stored lot equals the core's lot.
     /// `stored` holds the lots as their last UPDATE returned them; others are read back.
-    static func checkProjection(_ lots: [Lot], stored: [Lot.ID: Lot], on sql: any SQLDatabase) async throws {
+    static func checkProjection(_ lots: some Collection<Lot>, stored: [Lot.ID: Lot], on sql: any SQLDatabase) async throws {
         for lot in lots {
             var projection = stored[lot.id]
             if projection == nil {
@@ -105,19 +102,5 @@ enum Ledger {
     private static func counterValue(_ row: (any SQLRow)?, _ name: String) throws -> Int {
         guard let row else { throw StoreError(.corruptRow, "id counter \(name) is missing") }
         return try row.decode(column: "next_value", as: Int.self)
-    }
-}
-
-extension SQLDatabase {
-    /// Runs `write`, then `statement`, and gives back the rows of `statement`. On PostgreSQL the
-    /// write rides in the statement's WITH clause, so the pair costs one round trip instead of
-    /// two; SQLite can't write inside a WITH, so there they run one after the other. Only for a
-    /// statement that doesn't read what `write` writes: in one PostgreSQL statement it wouldn't see it.
-    func rows(after write: SQLQueryString, of statement: SQLQueryString) async throws -> [any SQLRow] {
-        if dialect.name == PostgresDialect().name {
-            return try await raw("WITH earlier_write AS (" + write + ") " + statement).all()
-        }
-        try await raw(write).run()
-        return try await raw(statement).all()
     }
 }

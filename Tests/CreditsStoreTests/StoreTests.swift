@@ -118,7 +118,12 @@ struct StoreTests {
                         try? await database.write { sql in
                             let engagement = try await DeskStore.callOff(
                                 request, today: day, actor: StoreHarness.ops, recordedAt: "2026-01-11T09:00:00Z", on: sql)
-                            if n % 3 == 1 { throw Refused() }
+                            if n % 3 == 1 {
+                                // A statement sends the held writes first: these fail after writing.
+                                let entries = try await sql.raw("SELECT COUNT(*) AS n FROM ledger_entries").first()
+                                _ = try entries?.decode(column: "n", as: Int.self)
+                                throw Refused()
+                            }
                             return engagement.id
                         }
                     }
