@@ -174,12 +174,15 @@ final class BatchMemory: Sendable {
         state.withLock { $0 = snapshot }
     }
 
-    /// Stores what the batch's writes left, in the batch's transaction.
+    /// Stores what the batch's writes left, in the batch's transaction: held and sent together,
+    /// so on PostgreSQL the head and the counters are one statement.
     func store(on sql: any SQLDatabase) async throws {
         let state = snapshot
-        if let head = state.ledgerHead { try await Ledger.storeHead(head, on: sql) }
-        for (name, next) in state.nextIDs.sorted(by: { $0.key < $1.key }) {
-            try await Ledger.storeNextID(name, next, on: sql)
+        try await DeferringDatabase.within(sql) { sql in
+            if let head = state.ledgerHead { try await Ledger.storeHead(head, on: sql) }
+            for (name, next) in state.nextIDs.sorted(by: { $0.key < $1.key }) {
+                try await Ledger.storeNextID(name, next, on: sql)
+            }
         }
     }
 }

@@ -96,7 +96,7 @@ enum Ledger {
     }
 
     static func storeNextID(_ name: String, _ next: Int, on sql: any SQLDatabase) async throws {
-        try await sql.raw("UPDATE id_counters SET next_value = \(bind: next) WHERE name = \(bind: name)").run()
+        try await sql.later("UPDATE id_counters SET next_value = \(bind: next) WHERE name = \(bind: name)")
     }
 
     private static func counterValue(_ row: (any SQLRow)?, _ name: String) throws -> Int {
