@@ -15,8 +15,8 @@ import Synchronization
 /// Why: on PostgreSQL every statement is a round trip, and PostgresNIO sends one at a time. There
 /// the held writes go as one statement, each in its WITH clause, with the lots' updates returning
 /// the rows the projection check needs: a keyed call-off's five writes (engagement, draws, entry,
-/// lot, key) are one round trip. SQLite can't write inside a WITH and has no round trips to save: it runs them one after
-/// the other.
+/// lot, key) are one round trip. SQLite can't write inside a WITH and has no round trips to
+/// save: it runs them one after the other.
 struct DeferringDatabase: SQLDatabase {
     let base: any SQLDatabase
     let pending = PendingWrites()
