@@ -70,9 +70,10 @@ extension DeskAPI {
             let metrics = self.metrics
             return try await write("callOff", key: input.headers.idempotencyKey, request: body,
                                    as: Components.Schemas.Engagement.self, problem: Operations.CallOff.Output.default,
-                                   success: { .created(.init(body: .json($0))) }, view: { try $0.schema }) { sql, recordedAt, actor in
+                                   success: { .created(.init(body: .json($0))) }, view: { try $0.schema },
+                                   written: { metrics.recordCallOff(credits: $0.engagement.credits) }) { sql, recordedAt, actor in
+                // Runs inside a batch and may run twice (BatchWriter): the metric waits for the answer.
                 let engagement = try await DeskStore.callOff(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
-                metrics.recordCallOff(credits: engagement.credits)
                 return EngagementBody(engagement: engagement, overdue: false)
             }
         }

@@ -53,10 +53,13 @@ struct DeskAPI: APIProtocol {
 
     /// A write, done at most once per Idempotency-Key (see `DeskStore.idempotentWrite`). A value
     /// just written becomes its API type through `view`; a stored answer is decoded from its JSON.
+    /// `perform` may run more than once before the write is answered (`BatchWriter`), so anything
+    /// besides its statements goes in `written`, which runs once the write is committed.
     func write<Output, Value: Encodable & Sendable, Body: Decodable>(
         _ operation: String, key: String?, request: some Encodable & Sendable, status: Int = 201,
         as body: Body.Type, problem: ProblemCase<Output>, success: (Body) -> Output,
         view: (Value) throws -> Body = { try Wire.convert($0) },
+        written: (Value) -> Void = { _ in },
         _ perform: @escaping @Sendable (any SQLDatabase, String, Actor) async throws -> Value
     ) async throws -> Output {
         let actor = try principal().actor
@@ -73,6 +76,7 @@ struct DeskAPI: APIProtocol {
         }
         switch outcome {
         case .written(let value):
+            written(value)
             return success(try view(value))
         case .answered(let stored) where stored.status < 300:
             return success(try Wire.decode(Body.self, from: stored.body))

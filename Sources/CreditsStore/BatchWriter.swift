@@ -3,16 +3,17 @@ import SQLKit
 import Synchronization
 
 /// Group commit: writes that arrive while a transaction is being written wait, then run together
-/// in the next transaction, each inside its own savepoint. One commit (one fsync) then makes a
-/// whole batch durable, so many concurrent callers cost about what one does; a write that fails
-/// rolls back to its savepoint and leaves the others of its batch alone. Nobody hears "done"
-/// before the batch's COMMIT returned.
+/// in the next transaction. One commit (one fsync) then makes a whole batch durable, so many
+/// concurrent callers cost about what one does; a write that fails leaves the others of its
+/// batch whole (see `write`). Nobody hears "done" before the batch's COMMIT returned.
 ///
 /// SQLite: the batch runs on the one writer connection, behind its gate. PostgreSQL: on a pooled
 /// connection, under the advisory lock that serialises writers across processes; there a batch
 /// also saves each write the lock's queue, its BEGIN and its COMMIT.
 final class BatchWriter: Sendable {
     struct Job: Sendable {
+        /// The idempotency key the job will look up, read with the others of its batch.
+        let key: IdempotencyKey?
         let run: @Sendable (any SQLDatabase) async throws -> any Sendable
         let finish: @Sendable (Result<any Sendable, any Error>) -> Void
     }
@@ -34,9 +35,11 @@ final class BatchWriter: Sendable {
         self.session = session
     }
 
-    func submit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func submit<T: Sendable>(
+        answering key: IdempotencyKey? = nil, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job = Job(run: { try await body($0) }, finish: { result in
+            let job = Job(key: key, run: { try await body($0) }, finish: { result in
                 continuation.resume(with: result.map { $0 as! T })
             })
             let startDraining = state.withLock { state -> Bool in
@@ -69,10 +72,10 @@ final class BatchWriter: Sendable {
     }
 
     /// A write alone in its batch needs no savepoint: if it fails, its whole transaction goes.
-    /// That saves the SAVEPOINT: on PostgreSQL a lone call-off is nine round trips, not ten.
+    /// On PostgreSQL a lone call-off is nine round trips.
     private func writeAlone(_ job: Job, on sql: any SQLDatabase) async -> Result<any Sendable, any Error> {
         do {
-            let value = try await job.run(sql)
+            let value = try await Self.run(job, on: DeferringDatabase(base: sql))
             try await sql.raw("COMMIT").run()
             return .success(value)
         } catch {
@@ -82,44 +85,87 @@ final class BatchWriter: Sendable {
     }
 
     /// One transaction for the batch; the results are final only once COMMIT has returned.
+    ///
+    /// Jobs run without savepoints: a SAVEPOINT is a round trip per job on PostgreSQL, and most
+    /// jobs that fail (refusals) fail before they write. Such a job has left nothing in the
+    /// transaction and the batch goes on. A job that fails after writing, or after a statement
+    /// failed (which aborts a PostgreSQL transaction), spoils the batch: it is rolled back and its
+    /// other jobs run again in a new transaction, each behind a savepoint this time. So a job may
+    /// run twice before its answer; whatever it does besides its statements must be safe to repeat.
     private func write(_ batch: [Job], on sql: any SQLDatabase) async -> Results {
         do {
-            for statement in begin { try await sql.raw(SQLQueryString(statement)).run() }
-        } catch {
-            return batch.map { _ in .failure(error) }
-        }
-        if batch.count == 1 { return [await writeAlone(batch[0], on: sql)] }
-        // Each job's savepoint nests in the previous one's and is never released: COMMIT keeps
-        // them all, and ROLLBACK TO names the newest, which is the failing job's. That saves a
-        // RELEASE (a PostgreSQL round trip) per job. On PostgreSQL a writing subtransaction holds
-        // its id until COMMIT whether released or not, so nesting costs nothing more there.
-        var results: Results = []
-        let memory = BatchMemory()
-        for job in batch {
-            do {
-                try await sql.raw("SAVEPOINT batch_job").run()
-                let before = memory.snapshot
-                do {
-                    results.append(.success(try await BatchMemory.$current.withValue(memory) { try await job.run(sql) }))
-                } catch {
-                    memory.restore(before)
-                    results.append(.failure(error))
-                    try await sql.raw("ROLLBACK TO batch_job").run()
+            try await open(on: sql)
+            if batch.count == 1 { return [await writeAlone(batch[0], on: sql)] }
+            switch try await runEach(batch, savepoints: false, on: sql) {
+            case .ran(let results, let memory):
+                return try await commit(results, memory, on: sql)
+            case .spoiled(let index, let error):
+                try await sql.raw("ROLLBACK").run()
+                try await open(on: sql)
+                var others = batch
+                others.remove(at: index)
+                guard case .ran(var results, let memory) = try await runEach(others, savepoints: true, on: sql) else {
+                    preconditionFailure("a job behind a savepoint spoiled its batch")
                 }
-            } catch {
-                // The savepoint machinery itself failed: nothing of this batch can be trusted.
-                try? await sql.raw("ROLLBACK").run()
-                return batch.map { _ in .failure(error) }
+                results.insert(.failure(error), at: index)
+                return try await commit(results, memory, on: sql)
             }
-        }
-        do {
-            try await memory.store(on: sql)
-            try await sql.raw("COMMIT").run()
-            return results
         } catch {
+            // The transaction machinery itself failed: nothing of this batch can be trusted.
             try? await sql.raw("ROLLBACK").run()
             return batch.map { _ in .failure(error) }
         }
+    }
+
+    private func open(on sql: any SQLDatabase) async throws {
+        for statement in begin { try await sql.raw(SQLQueryString(statement)).run() }
+    }
+
+    private func commit(_ results: Results, _ memory: BatchMemory, on sql: any SQLDatabase) async throws -> Results {
+        try await memory.store(on: sql)
+        try await sql.raw("COMMIT").run()
+        return results
+    }
+
+    /// How a batch's jobs ran: each to its result, or up to one that spoiled the transaction.
+    private enum Run {
+        case ran(Results, BatchMemory)
+        case spoiled(at: Int, any Error)
+    }
+
+    /// Runs the jobs in turn in the open transaction. With `savepoints`, a job that fails is rolled
+    /// back to its own and the others go on; without, one that fails after changing the
+    /// transaction stops the run. Each job's savepoint nests in the previous one's and is never
+    /// released: COMMIT keeps them all, and ROLLBACK TO names the newest, the failing job's.
+    private func runEach(_ batch: [Job], savepoints: Bool, on sql: any SQLDatabase) async throws -> Run {
+        var results: Results = []
+        let memory = BatchMemory()
+        try await memory.readAnswers(Set(batch.compactMap(\.key)), on: sql)
+        for (index, job) in batch.enumerated() {
+            if savepoints { try await sql.raw("SAVEPOINT batch_job").run() }
+            let before = memory.snapshot
+            let view = DeferringDatabase(base: sql)
+            do {
+                results.append(.success(try await BatchMemory.$current.withValue(memory) { try await Self.run(job, on: view) }))
+            } catch {
+                memory.restore(before)
+                results.append(.failure(error))
+                if savepoints {
+                    try await sql.raw("ROLLBACK TO batch_job").run()
+                } else if view.changedTransaction {
+                    return .spoiled(at: index, error)
+                }
+            }
+        }
+        return .ran(results, memory)
+    }
+
+    /// Runs `job` on its own deferring view and sends what it held: the job's writes are in the
+    /// transaction (or have failed) when this returns.
+    private static func run(_ job: Job, on view: DeferringDatabase) async throws -> any Sendable {
+        let value = try await job.run(view)
+        try await view.send()
+        return value
     }
 }
 
@@ -127,9 +173,9 @@ final class BatchWriter: Sendable {
 /// reads and moves, and the id counters a write takes its numbers from. Only writes of this
 /// process move them while the batch holds the write lock, so the batch reads each once, keeps it
 /// here and stores it once, before its COMMIT, rather than reading and updating its row in every
-/// write (on PostgreSQL, a round trip or two each). A write that fails is rolled back to its
-/// savepoint, and the memory goes back to what it was before that write, so a rolled-back write
-/// gives its numbers back as it does outside a batch.
+/// write (on PostgreSQL, a round trip or two each). When a write fails, the memory goes back to
+/// what it was before that write, so a rolled-back write gives its numbers back as it does
+/// outside a batch.
 final class BatchMemory: Sendable {
     @TaskLocal static var current: BatchMemory?
 
@@ -143,6 +189,14 @@ final class BatchMemory: Sendable {
     struct State: Sendable, Equatable {
         var ledgerHead: LedgerHead?
         var nextIDs: [String: Int] = [:]
+        /// The answers kept under the keys the batch's jobs look up (read when the batch opens,
+        /// so a job's lookup costs no round trip), and those its writes have kept since.
+        var answers: [IdempotencyKey: KnownAnswer] = [:]
+    }
+
+    /// What the batch knows is kept under a key: an answer, or none.
+    struct KnownAnswer: Sendable, Equatable {
+        let answer: KeptAnswer?
     }
 
     private let state = Mutex<State>(State())
@@ -167,6 +221,23 @@ final class BatchMemory: Sendable {
     func takeID(_ name: String, readAs next: Int) -> Int {
         state.withLock { $0.nextIDs[name] = next + 1 }
         return next
+    }
+
+    /// Reads the answers kept under `keys`, in one statement.
+    func readAnswers(_ keys: Set<IdempotencyKey>, on sql: any SQLDatabase) async throws {
+        let kept = try await DeskStore.keptAnswers(keys, on: sql)
+        state.withLock { state in
+            for key in keys { state.answers[key] = KnownAnswer(answer: kept[key]) }
+        }
+    }
+
+    /// What the batch knows is kept under `key`; nil if it hasn't read that key.
+    func keptAnswer(_ key: IdempotencyKey) -> KnownAnswer? {
+        state.withLock { $0.answers[key] }
+    }
+
+    func keep(_ answer: KeptAnswer, for key: IdempotencyKey) {
+        state.withLock { $0.answers[key] = KnownAnswer(answer: answer) }
     }
 
     /// Back to what it was before a write that failed.

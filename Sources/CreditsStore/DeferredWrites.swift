@@ -32,7 +32,26 @@ struct DeferringDatabase: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         try await send()
-        try await base.execute(sql: query, onRow)
+        if !changedTransaction && !isRead(query) { pending.noteChange() }
+        do {
+            try await base.execute(sql: query, onRow)
+        } catch {
+            pending.noteChange()
+            throw error
+        }
+    }
+
+    /// Whether anything run through this view may have left a trace in the transaction: a write
+    /// was sent, a statement other than a SELECT ran, or a statement failed (which aborts a
+    /// PostgreSQL transaction). A write that fails with this still false can be dropped alone,
+    /// without rolling anything back (`BatchWriter`).
+    var changedTransaction: Bool { pending.changed }
+
+    /// A SELECT changes nothing: the desk's reads call no function with effects.
+    private func isRead(_ query: any SQLExpression) -> Bool {
+        var serializer = SQLSerializer(database: self)
+        query.serialize(to: &serializer)
+        return serializer.sql.hasPrefix("SELECT")
     }
 
     /// Runs `body` on a deferring view of `sql` (the one it is, if it is one already) and sends
@@ -69,6 +88,7 @@ struct DeferringDatabase: SQLDatabase {
         let held = pending.take()
         var stored = held.stored
         if !held.writes.isEmpty || !held.moves.isEmpty {
+            pending.noteChange()
             for row in try await Self.run(held.writes, held.moves, on: base) {
                 let lot = try Rows.lot(row)
                 stored[lot.id] = lot
@@ -145,6 +165,13 @@ final class PendingWrites: Sendable {
     static let heldMax = 32
 
     private let state = Mutex(Held())
+    private let changedFlag = Atomic(false)
+
+    var changed: Bool { changedFlag.load(ordering: .relaxed) }
+
+    func noteChange() {
+        changedFlag.store(true, ordering: .relaxed)
+    }
 
     /// Holds a write; true when the bound is reached and the held writes should go now.
     func hold(_ write: SQLQueryString) -> Bool {

@@ -13,6 +13,18 @@ public struct StoredResponse: Sendable, Equatable {
     }
 }
 
+/// Whose key: each principal has its own idempotency keys.
+public struct IdempotencyKey: Hashable, Sendable {
+    public let principal: String
+    public let key: String
+}
+
+/// An answer as kept under its key, with the hash of the request it answered.
+struct KeptAnswer: Sendable, Equatable {
+    let requestHash: String
+    let response: StoredResponse
+}
+
 /// What an idempotent write gives back: the value it has just written, or the answer stored
 /// for its key by an earlier attempt (a success, or a refusal that can't pass later).
 public enum IdempotentOutcome<Value: Sendable>: Sendable {
@@ -46,42 +58,67 @@ extension DeskStore {
         guard !key.isEmpty, key.utf8.count <= Self.idempotencyKeyLengthMax else {
             throw Rejection(.invalidInput, "Idempotency-Key must be 1 to \(Self.idempotencyKeyLengthMax) bytes")
         }
+        let id = IdempotencyKey(principal: principal, key: key)
         do {
-            return try await database.write { sql in
-                if let stored = try await Self.storedResponse(principal: principal, key: key, requestHash: requestHash, on: sql) {
+            return try await database.write(answering: id) { sql in
+                if let stored = try await Self.storedResponse(id, requestHash: requestHash, on: sql) {
                     return .answered(stored)
                 }
                 let value = try await operation(sql, recordedAt)
-                try await Self.remember(answer(value), principal: principal, key: key, requestHash: requestHash, at: recordedAt, on: sql)
+                try await Self.remember(answer(value), id, requestHash: requestHash, at: recordedAt, on: sql)
                 return .written(value)
             }
         } catch let rejection as Rejection where rejection.code != .idempotencyKeyReuse && !rejection.code.mayPassLater {
             let response = refusal(rejection)
-            return .answered(try await database.write { sql in
-                if let stored = try await Self.storedResponse(principal: principal, key: key, requestHash: requestHash, on: sql) {
+            return .answered(try await database.write(answering: id) { sql in
+                if let stored = try await Self.storedResponse(id, requestHash: requestHash, on: sql) {
                     return stored
                 }
-                try await Self.remember(response, principal: principal, key: key, requestHash: requestHash, at: recordedAt, on: sql)
+                try await Self.remember(response, id, requestHash: requestHash, at: recordedAt, on: sql)
                 return response
             })
         }
     }
 
-    static func storedResponse(principal: String, key: String, requestHash: String, on sql: any SQLDatabase) async throws -> StoredResponse? {
-        guard let row = try await sql.raw("""
-            SELECT request_hash, status, body FROM idempotency_keys
-            WHERE principal = \(bind: principal) AND idempotency_key = \(bind: key)
-            """).first() else { return nil }
-        guard try row.decode(column: "request_hash", as: String.self) == requestHash else {
-            throw Rejection(.idempotencyKeyReuse, "Idempotency-Key \(key.prefix(40)) was used for a different request")
+    /// The answer kept under `id`, if any; refused if it answered another request. In a batch
+    /// the batch has read it already, with its other jobs' (`BatchMemory`).
+    static func storedResponse(_ id: IdempotencyKey, requestHash: String, on sql: any SQLDatabase) async throws -> StoredResponse? {
+        let kept: KeptAnswer?
+        if let known = BatchMemory.current?.keptAnswer(id) {
+            kept = known.answer
+        } else {
+            kept = try await keptAnswers([id], on: sql)[id]
         }
-        return StoredResponse(status: try row.decode(column: "status", as: Int.self), body: try row.decode(column: "body", as: String.self))
+        guard let kept else { return nil }
+        guard kept.requestHash == requestHash else {
+            throw Rejection(.idempotencyKeyReuse, "Idempotency-Key \(id.key.prefix(40)) was used for a different request")
+        }
+        return kept.response
     }
 
-    static func remember(_ response: StoredResponse, principal: String, key: String, requestHash: String, at time: String, on sql: any SQLDatabase) async throws {
+    /// The answers kept under any of `ids`, in one statement.
+    static func keptAnswers(_ ids: some Collection<IdempotencyKey>, on sql: any SQLDatabase) async throws -> [IdempotencyKey: KeptAnswer] {
+        guard !ids.isEmpty else { return [:] }
+        let matches: [SQLQueryString] = ids.map { "(principal = \(bind: $0.principal) AND idempotency_key = \(bind: $0.key))" }
+        let rows = try await sql.raw(
+            "SELECT principal, idempotency_key, request_hash, status, body FROM idempotency_keys WHERE "
+                + matches.joined(separator: " OR ")).all()
+        var kept: [IdempotencyKey: KeptAnswer] = [:]
+        for row in rows {
+            let id = IdempotencyKey(principal: try row.decode(column: "principal", as: String.self),
+                                    key: try row.decode(column: "idempotency_key", as: String.self))
+            let response = StoredResponse(status: try row.decode(column: "status", as: Int.self),
+                                          body: try row.decode(column: "body", as: String.self))
+            kept[id] = KeptAnswer(requestHash: try row.decode(column: "request_hash", as: String.self), response: response)
+        }
+        return kept
+    }
+
+    static func remember(_ response: StoredResponse, _ id: IdempotencyKey, requestHash: String, at time: String, on sql: any SQLDatabase) async throws {
         try await sql.later("""
             INSERT INTO idempotency_keys (principal, idempotency_key, request_hash, status, body, created_at)
-            VALUES (\(bind: principal), \(bind: key), \(bind: requestHash), \(bind: response.status), \(bind: response.body), \(bind: time))
+            VALUES (\(bind: id.principal), \(bind: id.key), \(bind: requestHash), \(bind: response.status), \(bind: response.body), \(bind: time))
             """)
+        BatchMemory.current?.keep(KeptAnswer(requestHash: requestHash, response: response), for: id)
     }
 }

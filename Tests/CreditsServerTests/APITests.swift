@@ -168,9 +168,13 @@ struct APITests {
             #expect(spec.status == 200 && spec.body.hasPrefix("openapi: 3.1.0"))
             let anonymous = try await api.call(.get, "/v1/programs", as: nil)
             #expect(anonymous.status == 401 && anonymous.problemType == "unauthorized")
-            _ = try await api.call(.post, "/v1/call-offs", json: APIHarness.callOffJSON(credits: 5))
+            // The retry is answered from its key: one call-off made, and counted once.
+            for _ in 0..<2 {
+                let made = try await api.call(.post, "/v1/call-offs", json: APIHarness.callOffJSON(credits: 5), key: "metrics-1")
+                #expect(made.status == 201)
+            }
             let metrics = try await api.call(.get, "/metrics", as: nil)
-            #expect(metrics.body.contains(#"credits_http_requests_total{method="POST",route="/v1/call-offs",status="201"} 1"#), "\(metrics.body.prefix(600))")
+            #expect(metrics.body.contains(#"credits_http_requests_total{method="POST",route="/v1/call-offs",status="201"} 2"#), "\(metrics.body.prefix(600))")
             #expect(metrics.body.contains("credits_call_offs_total 1"))
             #expect(metrics.body.contains("credits_held 5"))
         }

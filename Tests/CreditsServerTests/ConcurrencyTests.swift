@@ -16,6 +16,10 @@ struct ConcurrencyTests {
             // The same key with another body is refused, and changes nothing.
             let reused = try await api.call(.post, "/v1/call-offs", as: "operations", json: APIHarness.callOffJSON(credits: 16), key: "retry-me")
             #expect(reused.status == 422 && reused.problemType == "idempotency-key-reuse")
+            // And so is every one of many at once, which a batch reads with one statement.
+            let reusedAtOnce = try await api.concurrently(10, .post, "/v1/call-offs", json: { _ in APIHarness.callOffJSON(credits: 16) },
+                                                          key: { _ in "retry-me" })
+            #expect(reusedAtOnce.allSatisfy { $0.status == 422 && $0.problemType == "idempotency-key-reuse" })
             #expect(try await api.store.ledger().filter { $0.entry.kind == .callOff }.count == 1)
             // Keys belong to their principal: another caller's same key is another request.
             let other = try await api.call(.post, "/v1/call-offs", as: "admin", json: APIHarness.callOffJSON(credits: 16), key: "retry-me")

@@ -2,6 +2,7 @@ import CreditsCore
 import CreditsStore
 import Foundation
 import SQLKit
+import Synchronization
 import Testing
 
 @Suite("Store contract (SQLite file, or PostgreSQL with CREDITS_TEST_DATABASE)")
@@ -74,33 +75,67 @@ struct StoreTests {
         }
     }
 
-    @Test("writes committed together: one that fails after writing leaves the others of its batch whole")
-    func failedWriteInABatch() async throws {
+    /// How each of 40 concurrent writes ended, and how many times their bodies ran in all.
+    /// `body` gets the write's number; what it throws fails that write.
+    private static func concurrentWrites(
+        on database: DeskDatabase, _ body: @escaping @Sendable (any SQLDatabase, Int) async throws -> Void
+    ) async throws -> (kept: [Int], succeeded: [Int], runs: Int) {
+        try await database.write { sql in try await sql.raw("CREATE TABLE batch_probe (n INTEGER NOT NULL)").run() }
+        final class Runs: Sendable { let count = Mutex(0) }
+        let runs = Runs()
+        // Enough at once that they queue behind each other and share transactions.
+        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+            for n in 0..<40 {
+                group.addTask {
+                    do {
+                        try await database.write { sql in
+                            runs.count.withLock { $0 += 1 }
+                            try await body(sql, n)
+                        }
+                        return (n, true)
+                    } catch { return (n, false) }
+                }
+            }
+            return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        let kept = try await database.read { sql in
+            try await sql.raw("SELECT n FROM batch_probe ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
+        }
+        return (kept, outcomes.filter(\.value).keys.sorted(), runs.count.withLock { $0 })
+    }
+
+    @Test("writes committed together: one that fails after writing, or after a failed statement, leaves the others whole",
+          arguments: ["after-writing", "failed-statement"])
+    func failedWriteInABatch(failure: String) async throws {
         struct Refused: Error {}
         try await StoreHarness.withDesk { desk in
-            let database = desk.store.database
-            try await database.write { sql in try await sql.raw("CREATE TABLE batch_probe (n INTEGER NOT NULL)").run() }
-            // Enough at once that they queue behind each other and share transactions.
-            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
-                for n in 0..<40 {
-                    group.addTask {
-                        do {
-                            try await database.write { sql in
-                                try await sql.raw("INSERT INTO batch_probe (n) VALUES (\(bind: n))").run()
-                                if n % 3 == 1 { throw Refused() }
-                            }
-                            return (n, true)
-                        } catch { return (n, false) }
-                    }
-                }
-                return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
-            }
-            let stored = try await database.read { sql in
-                try await sql.raw("SELECT n FROM batch_probe ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
+            let outcome = try await Self.concurrentWrites(on: desk.store.database) { sql, n in
+                let failing = n % 3 == 1
+                // A failed statement aborts a PostgreSQL transaction: its batch must start again without it.
+                if failing && failure == "failed-statement" { try await sql.raw("SELECT n FROM no_such_table").run() }
+                try await sql.raw("INSERT INTO batch_probe (n) VALUES (\(bind: n))").run()
+                if failing { throw Refused() }
             }
             let kept = (0..<40).filter { $0 % 3 != 1 }
-            #expect(stored == kept)
-            #expect(outcomes.filter(\.value).keys.sorted() == kept)
+            #expect(outcome.kept == kept)
+            #expect(outcome.succeeded == kept)
+        }
+    }
+
+    @Test("a write that fails before writing leaves its batch going: no write runs twice")
+    func refusedBeforeWriting() async throws {
+        struct Refused: Error {}
+        try await StoreHarness.withDesk { desk in
+            let outcome = try await Self.concurrentWrites(on: desk.store.database) { sql, n in
+                _ = try await sql.raw("SELECT COUNT(*) AS c FROM batch_probe").first()
+                if n % 3 == 1 { throw Refused() }
+                try await sql.raw("INSERT INTO batch_probe (n) VALUES (\(bind: n))").run()
+            }
+            let kept = (0..<40).filter { $0 % 3 != 1 }
+            #expect(outcome.kept == kept)
+            #expect(outcome.succeeded == kept)
+            // A refusal that wrote nothing spoils nothing: no batch was rolled back and run again.
+            #expect(outcome.runs == 40)
         }
     }
 
