@@ -50,7 +50,7 @@ enum Ledger {
 
     /// The chain's last entry: as an earlier write of this batch left it, or as stored.
     static func head(on sql: any SQLDatabase) async throws -> BatchMemory.LedgerHead {
-        if let known = BatchMemory.current?.ledgerHead { return known }
+        if let memory = BatchMemory.current { return try await memory.ledgerHead(on: sql) }
         guard let row = try await sql.raw("SELECT seq, hash FROM ledger_head WHERE id = 1").first() else {
             throw StoreError(.corruptRow, "ledger_head row is missing")
         }
@@ -84,11 +84,7 @@ enum Ledger {
     /// so a rolled-back operation gives its number back. In a batch, the counter is read once and
     /// kept in the batch's memory, which stores it before COMMIT.
     static func nextID(_ name: String, on sql: any SQLDatabase) async throws -> Int {
-        if let memory = BatchMemory.current {
-            if let id = memory.takeID(name) { return id }
-            let row = try await sql.raw("SELECT next_value FROM id_counters WHERE name = \(bind: name)").first()
-            return memory.takeID(name, readAs: try counterValue(row, name))
-        }
+        if let memory = BatchMemory.current { return try await memory.takeID(name, on: sql) }
         let row = try await sql.raw("""
             UPDATE id_counters SET next_value = next_value + 1 WHERE name = \(bind: name) RETURNING next_value
             """).first()

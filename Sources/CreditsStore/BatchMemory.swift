@@ -1,0 +1,127 @@
+import Foundation
+import SQLKit
+import Synchronization
+
+/// What the writes of one batch carry from one to the next: the chain head, which every append
+/// reads and moves; the id counters a write takes its numbers from; and the answers kept under
+/// the jobs' idempotency keys. Only writes of this process move them while the batch holds the
+/// write lock, so the batch reads them once, keeps them here and stores what moved once, before
+/// its COMMIT, rather than reading and updating their rows in every write (on PostgreSQL, a
+/// round trip or two each). When a write fails, the memory goes back to what it was before that
+/// write, so a rolled-back write gives its numbers back as it does outside a batch.
+final class BatchMemory: Sendable {
+    @TaskLocal static var current: BatchMemory?
+
+    struct LedgerHead: Sendable, Equatable {
+        let seq: Int
+        let hash: String
+    }
+
+    /// The chain head and the next value of every counter.
+    struct Sequences: Sendable, Equatable {
+        var ledgerHead: LedgerHead
+        var nextIDs: [String: Int]
+    }
+
+    struct State: Sendable, Equatable {
+        /// As read (nil until a write of the batch needed them), and as the batch's writes left them.
+        var read: Sequences?
+        var now: Sequences?
+        /// The answers kept under the keys the batch's jobs look up (read when the batch opens,
+        /// so a job's lookup costs no round trip), and those its writes have kept since.
+        var answers: [IdempotencyKey: KnownAnswer] = [:]
+    }
+
+    /// What the batch knows is kept under a key: an answer, or none.
+    struct KnownAnswer: Sendable, Equatable {
+        let answer: KeptAnswer?
+    }
+
+    private let state = Mutex<State>(State())
+
+    var snapshot: State { state.withLock { $0 } }
+
+    /// Back to what it was before a write that failed.
+    func restore(_ snapshot: State) {
+        state.withLock { $0 = snapshot }
+    }
+
+    /// The chain head as the batch's last append left it.
+    func ledgerHead(on sql: any SQLDatabase) async throws -> LedgerHead {
+        try await sequences(on: sql).ledgerHead
+    }
+
+    func remember(_ ledgerHead: LedgerHead) {
+        state.withLock { state in
+            precondition(state.now != nil, "the head moved before the batch read it")
+            state.now?.ledgerHead = ledgerHead
+        }
+    }
+
+    /// The next number of counter `name`, which moves on.
+    func takeID(_ name: String, on sql: any SQLDatabase) async throws -> Int {
+        guard let next = try await sequences(on: sql).nextIDs[name] else {
+            throw StoreError(.corruptRow, "id counter \(name) is missing")
+        }
+        state.withLock { $0.now?.nextIDs[name] = next + 1 }
+        return next
+    }
+
+    /// The head and the counters, read the first time a write of the batch needs one of them:
+    /// both in one statement, since a write that needs one nearly always needs the other.
+    private func sequences(on sql: any SQLDatabase) async throws -> Sequences {
+        if let known = state.withLock({ $0.now }) { return known }
+        let rows = try await sql.raw("""
+            SELECT name, next_value, CAST(NULL AS TEXT) AS hash FROM id_counters
+            UNION ALL SELECT '', seq, hash FROM ledger_head WHERE id = 1
+            """).all()
+        var head: LedgerHead?
+        var nextIDs: [String: Int] = [:]
+        for row in rows {
+            let name = try row.decode(column: "name", as: String.self)
+            let value = try row.decode(column: "next_value", as: Int.self)
+            if name.isEmpty {
+                head = LedgerHead(seq: value, hash: try row.decode(column: "hash", as: String.self))
+            } else {
+                nextIDs[name] = value
+            }
+        }
+        guard let head else { throw StoreError(.corruptRow, "ledger_head row is missing") }
+        let read = Sequences(ledgerHead: head, nextIDs: nextIDs)
+        state.withLock { state in
+            state.read = read
+            state.now = read
+        }
+        return read
+    }
+
+    /// Reads the answers kept under `keys`, in one statement.
+    func readAnswers(_ keys: Set<IdempotencyKey>, on sql: any SQLDatabase) async throws {
+        let kept = try await DeskStore.keptAnswers(keys, on: sql)
+        state.withLock { state in
+            for key in keys { state.answers[key] = KnownAnswer(answer: kept[key]) }
+        }
+    }
+
+    /// What the batch knows is kept under `key`; nil if it hasn't read that key.
+    func keptAnswer(_ key: IdempotencyKey) -> KnownAnswer? {
+        state.withLock { $0.answers[key] }
+    }
+
+    func keep(_ answer: KeptAnswer, for key: IdempotencyKey) {
+        state.withLock { $0.answers[key] = KnownAnswer(answer: answer) }
+    }
+
+    /// Stores the head and the counters the batch's writes moved, in the batch's transaction:
+    /// held and sent together, so on PostgreSQL one statement.
+    func store(on sql: any SQLDatabase) async throws {
+        let state = snapshot
+        guard let read = state.read, let now = state.now, read != now else { return }
+        try await DeferringDatabase.within(sql) { sql in
+            if now.ledgerHead != read.ledgerHead { try await Ledger.storeHead(now.ledgerHead, on: sql) }
+            for (name, next) in now.nextIDs.sorted(by: { $0.key < $1.key }) where next != read.nextIDs[name] {
+                try await Ledger.storeNextID(name, next, on: sql)
+            }
+        }
+    }
+}
