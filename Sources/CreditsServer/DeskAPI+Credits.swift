@@ -71,7 +71,9 @@ extension DeskAPI {
             return try await write("callOff", key: input.headers.idempotencyKey, request: body,
                                    as: Components.Schemas.Engagement.self, problem: Operations.CallOff.Output.default,
                                    success: { .created(.init(body: .json($0))) }, view: { try $0.schema },
-                                   written: { metrics.recordCallOff(credits: $0.engagement.credits) }) { sql, recordedAt, actor in
+                                   written: { metrics.recordCallOff(credits: $0.engagement.credits) },
+                                   readingAhead: ReadAhead(callOff: CallOffTarget(customer: request.customer, program: request.program))
+            ) { sql, recordedAt, actor in
                 // Runs inside a batch and may run twice (BatchWriter): the metric waits for the answer.
                 let engagement = try await DeskStore.callOff(request, today: today, actor: actor, recordedAt: recordedAt, on: sql)
                 return EngagementBody(engagement: engagement, overdue: false)

@@ -59,13 +59,13 @@ struct DeskAPI: APIProtocol {
         _ operation: String, key: String?, request: some Encodable & Sendable, status: Int = 201,
         as body: Body.Type, problem: ProblemCase<Output>, success: (Body) -> Output,
         view: (Value) throws -> Body = { try Wire.convert($0) },
-        written: (Value) -> Void = { _ in },
+        written: (Value) -> Void = { _ in }, readingAhead ahead: ReadAhead = ReadAhead(),
         _ perform: @escaping @Sendable (any SQLDatabase, String, Actor) async throws -> Value
     ) async throws -> Output {
         let actor = try principal().actor
         let hash = Hex.string(SHA256.hash(data: Data((operation + "\n" + Wire.json(request)).utf8)))
         let outcome = try await store.idempotentWrite(
-            principal: actor.name, key: key, requestHash: hash,
+            principal: actor.name, key: key, requestHash: hash, readingAhead: ahead,
             refusal: { rejection in
                 let problem = ProblemBody(rejection: rejection)
                 return StoredResponse(status: problem.status, body: problem.json)

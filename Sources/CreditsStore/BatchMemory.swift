@@ -1,6 +1,41 @@
+import CreditsCore
 import Foundation
 import SQLKit
 import Synchronization
+
+/// What a write reads before it decides, told when it is submitted, so that its batch reads it
+/// for all its writes in one statement when it opens (`BatchMemory.readAhead`).
+public struct ReadAhead: Sendable {
+    /// The idempotency key the write looks up first.
+    var answerKey: IdempotencyKey?
+    /// The customer and program a call-off decides on.
+    public var callOff: CallOffTarget?
+
+    public init(callOff: CallOffTarget? = nil) {
+        self.callOff = callOff
+    }
+
+    init(answerKey: IdempotencyKey?) {
+        self.answerKey = answerKey
+    }
+}
+
+public struct CallOffTarget: Hashable, Sendable {
+    public let customer: Customer.ID
+    public let program: Program.ID
+
+    public init(customer: Customer.ID, program: Program.ID) {
+        self.customer = customer
+        self.program = program
+    }
+}
+
+/// What a call-off decides on: its customer, program, and the customer's lots of that program.
+struct CallOffParties: Sendable, Equatable {
+    let customer: Customer
+    let program: Program
+    let lots: [Lot]
+}
 
 /// What the writes of one batch carry from one to the next: the chain head, which every append
 /// reads and moves; the id counters a write takes its numbers from; and the answers kept under
@@ -30,6 +65,13 @@ final class BatchMemory: Sendable {
         /// The answers kept under the keys the batch's jobs look up (read when the batch opens,
         /// so a job's lookup costs no round trip), and those its writes have kept since.
         var answers: [IdempotencyKey: KnownAnswer] = [:]
+        /// The call-offs' parties as read when the batch opened. They stay good for a customer
+        /// until a write of the batch moves one of its lots (every move is an append, which
+        /// says so), and for everyone once a write ran a statement of its own that may have
+        /// changed anything (`DeferringDatabase`).
+        var parties: [CallOffTarget: CallOffParties] = [:]
+        var customersMoved: Set<Customer.ID> = []
+        var partiesStale = false
     }
 
     /// What the batch knows is kept under a key: an answer, or none.
@@ -95,12 +137,36 @@ final class BatchMemory: Sendable {
         return read
     }
 
-    /// Reads the answers kept under `keys`, in one statement.
-    func readAnswers(_ keys: Set<IdempotencyKey>, on sql: any SQLDatabase) async throws {
+    /// Reads what the batch's writes will read first: the answers kept under their keys, and
+    /// their call-offs' parties, a statement each.
+    func readAhead(_ reads: [ReadAhead], on sql: any SQLDatabase) async throws {
+        let keys = Set(reads.compactMap(\.answerKey))
         let kept = try await DeskStore.keptAnswers(keys, on: sql)
+        let parties = try await DeskStore.callOffParties(Set(reads.compactMap(\.callOff)), on: sql)
         state.withLock { state in
             for key in keys { state.answers[key] = KnownAnswer(answer: kept[key]) }
+            state.parties = parties
         }
+    }
+
+    /// The parties of a call-off as read ahead, if they are still good.
+    func knownParties(_ target: CallOffTarget) -> CallOffParties? {
+        state.withLock { state in
+            guard !state.partiesStale, !state.customersMoved.contains(target.customer) else { return nil }
+            return state.parties[target]
+        }
+    }
+
+    /// A write of the batch moves `customer`'s lots.
+    func moving(_ customer: Customer.ID) {
+        state.withLock { _ = $0.customersMoved.insert(customer) }
+    }
+
+    var readAheadIsGood: Bool { state.withLock { !$0.partiesStale } }
+
+    /// A write of the batch ran a statement that may have changed anything.
+    func forgetReadAhead() {
+        state.withLock { $0.partiesStale = true }
     }
 
     /// What the batch knows is kept under `key`; nil if it hasn't read that key.

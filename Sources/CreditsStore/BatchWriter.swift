@@ -12,8 +12,8 @@ import Synchronization
 /// also saves each write the lock's queue, its BEGIN and its COMMIT.
 final class BatchWriter: Sendable {
     struct Job: Sendable {
-        /// The idempotency key the job will look up, read with the others of its batch.
-        let key: IdempotencyKey?
+        /// What the job reads first, read with the others of its batch.
+        let ahead: ReadAhead
         let run: @Sendable (any SQLDatabase) async throws -> any Sendable
         let finish: @Sendable (Result<any Sendable, any Error>) -> Void
     }
@@ -36,10 +36,10 @@ final class BatchWriter: Sendable {
     }
 
     func submit<T: Sendable>(
-        answering key: IdempotencyKey? = nil, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+        readingAhead ahead: ReadAhead = ReadAhead(), _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job = Job(key: key, run: { try await body($0) }, finish: { result in
+            let job = Job(ahead: ahead, run: { try await body($0) }, finish: { result in
                 continuation.resume(with: result.map { $0 as! T })
             })
             let startDraining = state.withLock { state -> Bool in
@@ -140,7 +140,7 @@ final class BatchWriter: Sendable {
     private func runEach(_ batch: [Job], savepoints: Bool, on sql: any SQLDatabase) async throws -> Run {
         var results: Results = []
         let memory = BatchMemory()
-        try await memory.readAnswers(Set(batch.compactMap(\.key)), on: sql)
+        try await memory.readAhead(batch.map(\.ahead), on: sql)
         for (index, job) in batch.enumerated() {
             if savepoints { try await sql.raw("SAVEPOINT batch_job").run() }
             let before = memory.snapshot

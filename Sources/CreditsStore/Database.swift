@@ -194,11 +194,11 @@ public final class DeskDatabase: Sendable {
     /// Runs `body` in one write transaction: all of it commits, or none of it.
     /// The writes that nothing later in `body` reads are held and sent together when it returns
     /// (`DeferringDatabase`): on PostgreSQL, one round trip.
-    /// `key`: the idempotency key `body` looks up first, which a batch reads with its others'.
+    /// `ahead`: what `body` reads first, which a batch reads for all its writes at once.
     public func write<T: Sendable>(
-        answering key: IdempotencyKey? = nil, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+        readingAhead ahead: ReadAhead = ReadAhead(), _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        try await transaction(writing: true, answering: key) { sql in try await DeferringDatabase.within(sql, body) }
+        try await transaction(writing: true, readingAhead: ahead) { sql in try await DeferringDatabase.within(sql, body) }
     }
 
     /// A write for maintenance commands (`migrate-data`) that may run for minutes: the answer
@@ -243,14 +243,14 @@ public final class DeskDatabase: Sendable {
     }
 
     func transaction<T: Sendable>(
-        writing: Bool, oneStatement: Bool = false, answering key: IdempotencyKey? = nil,
+        writing: Bool, oneStatement: Bool = false, readingAhead ahead: ReadAhead = ReadAhead(),
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         let readBegin = oneStatement ? nil : ["BEGIN"]
         do {
             switch engine {
             case .sqlite(_, _, let writer, _) where writing:
-                return try await writer.submit(answering: key, body)
+                return try await writer.submit(readingAhead: ahead, body)
             case .sqlite(_, _, _, let readers) where readers.isOpen:
                 return try await readers.read(begin: readBegin, body)
             case .sqlite(let connection, let gate, _, _):
@@ -264,7 +264,7 @@ public final class DeskDatabase: Sendable {
                     throw error
                 }
             case .postgres(_, _, _, let writer, _) where writing:
-                return try await writer.submit(answering: key, body)
+                return try await writer.submit(readingAhead: ahead, body)
             case .postgres(let client, _, let health, _, let statements):
                 return try await Self.withLeaseDeadline(seconds: leaseTimeoutSeconds, health: health) { leased in
                     try await client.withConnection { connection in

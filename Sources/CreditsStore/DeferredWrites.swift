@@ -32,7 +32,12 @@ struct DeferringDatabase: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         try await send()
-        if !changedTransaction && !isRead(query) { pending.noteChange() }
+        let memory = BatchMemory.current
+        if !changedTransaction || memory?.readAheadIsGood == true, !isRead(query) {
+            pending.noteChange()
+            // Whatever this statement changes, what the batch read ahead may no longer be so.
+            memory?.forgetReadAhead()
+        }
         do {
             try await base.execute(sql: query, onRow)
         } catch {

@@ -82,32 +82,58 @@ public struct DeskStore: Sendable {
         return (customer, lots)
     }
 
-    /// What a call-off decides on, in one statement: the customer, the program, and the
-    /// customer's lots of that program (a row per lot, or one row with no lot). The program's
-    /// columns are renamed so they don't meet the lot's. No row means an unknown customer or
-    /// program, and the two single reads say which, in the order a call-off checks them.
+    /// What a call-off decides on: the customer, the program, and the customer's lots of that
+    /// program. In a batch, as read ahead for all its call-offs, while still good. No parties
+    /// means an unknown customer or program, and the two single reads say which, in the order a
+    /// call-off checks them.
     static func callOffParties(
         _ id: Customer.ID, program programID: Program.ID, on sql: any SQLDatabase
     ) async throws -> (customer: Customer, program: Program, lots: [Lot]) {
-        let rows = try await sql.raw("""
-            SELECT c.name AS customer_name, c.entity_id AS customer_entity, p.id AS prog_id, p.name AS prog_name,
-                p.block_sizes AS prog_block_sizes, p.order_credits_min AS prog_order_credits_min,
-                p.term_months AS prog_term_months, p.call_off_credits_min AS prog_call_off_credits_min,
-                p.engagement_kinds AS prog_engagement_kinds, l.*
-            FROM customers c CROSS JOIN programs p
-            LEFT JOIN lots l ON l.customer_id = c.id AND l.program_id = p.id
-            WHERE c.id = \(bind: id.rawValue) AND p.id = \(bind: programID.rawValue)
-            ORDER BY l.id LIMIT \(unsafeRaw: String(Limits.lotsPerCustomerMax))
-            """).all()
-        guard let first = rows.first else {
+        let target = CallOffTarget(customer: id, program: programID)
+        var parties = BatchMemory.current?.knownParties(target)
+        if parties == nil { parties = try await callOffParties([target], on: sql)[target] }
+        guard let parties else {
             _ = try await customer(id, on: sql)
             _ = try await program(programID, on: sql)
             throw StoreError(.corruptRow, "customer \(id) and program \(programID) exist but their join is empty")
         }
-        let customer = Customer(
-            id: id, name: try first.decode(column: "customer_name", as: String.self),
-            entity: Entity.ID(try first.decode(column: "customer_entity", as: String.self)))
-        return (customer, try Rows.program(first, prefix: "prog_"), try rows.compactMap(Rows.lotIfAny))
+        return (parties.customer, parties.program, parties.lots)
+    }
+
+    /// The parties of `targets`' call-offs, in one statement: a row per lot, or one with no lot
+    /// for a customer without lots of that program. The program's columns are renamed so they
+    /// don't meet the lot's. Unknown customers and programs have no row, so no parties.
+    static func callOffParties(_ targets: Set<CallOffTarget>, on sql: any SQLDatabase) async throws -> [CallOffTarget: CallOffParties] {
+        guard !targets.isEmpty else { return [:] }
+        let matches: [SQLQueryString] = targets.map { "(c.id = \(bind: $0.customer.rawValue) AND p.id = \(bind: $0.program.rawValue))" }
+        // Bounded all together; a read that reaches the bound may have cut a party's lots short,
+        // so it is not used.
+        let rowsMax = targets.count * Limits.lotsPerCustomerMax
+        let rows = try await sql.raw("""
+            SELECT c.id AS party_customer, c.name AS customer_name, c.entity_id AS customer_entity, p.id AS prog_id,
+                p.name AS prog_name, p.block_sizes AS prog_block_sizes, p.order_credits_min AS prog_order_credits_min,
+                p.term_months AS prog_term_months, p.call_off_credits_min AS prog_call_off_credits_min,
+                p.engagement_kinds AS prog_engagement_kinds, l.*
+            FROM customers c CROSS JOIN programs p
+            LEFT JOIN lots l ON l.customer_id = c.id AND l.program_id = p.id
+            WHERE
+            """ + " (" + matches.joined(separator: " OR ") + ") ORDER BY c.id, p.id, l.id LIMIT \(unsafeRaw: String(rowsMax + 1))").all()
+        guard rows.count <= rowsMax else { return [:] }
+        var parties: [CallOffTarget: CallOffParties] = [:]
+        for row in rows {
+            let target = CallOffTarget(customer: Customer.ID(try row.decode(column: "party_customer", as: String.self)),
+                                       program: Program.ID(try row.decode(column: "prog_id", as: String.self)))
+            let lot = try Rows.lotIfAny(row)
+            if let known = parties[target] {
+                parties[target] = CallOffParties(customer: known.customer, program: known.program, lots: known.lots + (lot.map { [$0] } ?? []))
+                continue
+            }
+            let customer = Customer(
+                id: target.customer, name: try row.decode(column: "customer_name", as: String.self),
+                entity: Entity.ID(try row.decode(column: "customer_entity", as: String.self)))
+            parties[target] = CallOffParties(customer: customer, program: try Rows.program(row, prefix: "prog_"), lots: lot.map { [$0] } ?? [])
+        }
+        return parties
     }
 
     /// A customer's lots of one program, by id. Inside a write transaction no other writer can

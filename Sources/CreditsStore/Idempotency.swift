@@ -47,20 +47,23 @@ extension DeskStore {
     /// under, so a write without a key never pays for rendering an answer nobody will ask for again.
     public func idempotentWrite<Value: Sendable>(
         principal: String, key: String?, requestHash: String,
+        readingAhead ahead: ReadAhead = ReadAhead(),
         refusal: @escaping @Sendable (Rejection) -> StoredResponse,
         answer: @escaping @Sendable (Value) -> StoredResponse,
         _ operation: @escaping @Sendable (any SQLDatabase, String) async throws -> Value
     ) async throws -> IdempotentOutcome<Value> {
         let recordedAt = self.recordedAt
         guard let key else {
-            return .written(try await database.write { sql in try await operation(sql, recordedAt) })
+            return .written(try await database.write(readingAhead: ahead) { sql in try await operation(sql, recordedAt) })
         }
         guard !key.isEmpty, key.utf8.count <= Self.idempotencyKeyLengthMax else {
             throw Rejection(.invalidInput, "Idempotency-Key must be 1 to \(Self.idempotencyKeyLengthMax) bytes")
         }
         let id = IdempotencyKey(principal: principal, key: key)
+        var ahead = ahead
+        ahead.answerKey = id
         do {
-            return try await database.write(answering: id) { sql in
+            return try await database.write(readingAhead: ahead) { sql in
                 if let stored = try await Self.storedResponse(id, requestHash: requestHash, on: sql) {
                     return .answered(stored)
                 }
@@ -70,7 +73,7 @@ extension DeskStore {
             }
         } catch let rejection as Rejection where rejection.code != .idempotencyKeyReuse && !rejection.code.mayPassLater {
             let response = refusal(rejection)
-            return .answered(try await database.write(answering: id) { sql in
+            return .answered(try await database.write(readingAhead: ReadAhead(answerKey: id)) { sql in
                 if let stored = try await Self.storedResponse(id, requestHash: requestHash, on: sql) {
                     return stored
                 }

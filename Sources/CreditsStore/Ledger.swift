@@ -18,6 +18,7 @@ enum Ledger {
             var seq = head.seq
             var prevHash = head.hash
             for entry in entries {
+                BatchMemory.current?.moving(entry.customer)
                 seq += 1
                 let hash = LedgerChain.hash(seq: seq, entry: entry, recordedAt: recordedAt, prevHash: prevHash)
                 try await sql.later("""
