@@ -106,9 +106,11 @@ public struct DeskStore: Sendable {
     static func callOffParties(_ targets: Set<CallOffTarget>, on sql: any SQLDatabase) async throws -> [CallOffTarget: CallOffParties] {
         guard !targets.isEmpty else { return [:] }
         let matches: [SQLQueryString] = targets.map { "(c.id = \(bind: $0.customer.rawValue) AND p.id = \(bind: $0.program.rawValue))" }
-        // Bounded all together; a read that reaches the bound may have cut a party's lots short,
-        // so it is not used.
+        // One party's lots past the bound are cut, as in every read of a customer's lots. A read
+        // for several that goes past it may have cut one party short for another's, so it is not
+        // used: each call-off then reads its own.
         let rowsMax = targets.count * Limits.lotsPerCustomerMax
+        let limit = targets.count == 1 ? rowsMax : rowsMax + 1
         let rows = try await sql.raw("""
             SELECT c.id AS party_customer, c.name AS customer_name, c.entity_id AS customer_entity, p.id AS prog_id,
                 p.name AS prog_name, p.block_sizes AS prog_block_sizes, p.order_credits_min AS prog_order_credits_min,
@@ -117,7 +119,7 @@ public struct DeskStore: Sendable {
             FROM customers c CROSS JOIN programs p
             LEFT JOIN lots l ON l.customer_id = c.id AND l.program_id = p.id
             WHERE
-            """ + " (" + matches.joined(separator: " OR ") + ") ORDER BY c.id, p.id, l.id LIMIT \(unsafeRaw: String(rowsMax + 1))").all()
+            """ + " (" + matches.joined(separator: " OR ") + ") ORDER BY c.id, p.id, l.id LIMIT \(unsafeRaw: String(limit))").all()
         guard rows.count <= rowsMax else { return [:] }
         var parties: [CallOffTarget: CallOffParties] = [:]
         for row in rows {
