@@ -58,10 +58,15 @@ final class BatchMemory: Sendable {
         var nextIDs: [String: Int]
     }
 
+    /// The sequences as read, and as the batch's writes left them.
+    struct SequencesSinceRead: Sendable, Equatable {
+        let read: Sequences
+        var now: Sequences
+    }
+
     struct State: Sendable, Equatable {
-        /// As read (nil until a write of the batch needed them), and as the batch's writes left them.
-        var read: Sequences?
-        var now: Sequences?
+        /// Nil until a write of the batch needed them.
+        var sequences: SequencesSinceRead?
         /// The answers kept under the keys the batch's jobs look up (read when the batch opens,
         /// so a job's lookup costs no round trip), and those its writes have kept since.
         var answers: [IdempotencyKey: KnownAnswer] = [:]
@@ -95,8 +100,8 @@ final class BatchMemory: Sendable {
 
     func remember(_ ledgerHead: LedgerHead) {
         state.withLock { state in
-            precondition(state.now != nil, "the head moved before the batch read it")
-            state.now?.ledgerHead = ledgerHead
+            precondition(state.sequences != nil, "the head moved before the batch read it")
+            state.sequences?.now.ledgerHead = ledgerHead
         }
     }
 
@@ -105,14 +110,14 @@ final class BatchMemory: Sendable {
         guard let next = try await sequences(on: sql).nextIDs[name] else {
             throw StoreError(.corruptRow, "id counter \(name) is missing")
         }
-        state.withLock { $0.now?.nextIDs[name] = next + 1 }
+        state.withLock { $0.sequences?.now.nextIDs[name] = next + 1 }
         return next
     }
 
     /// The head and the counters, read the first time a write of the batch needs one of them:
     /// both in one statement, since a write that needs one nearly always needs the other.
     private func sequences(on sql: any SQLDatabase) async throws -> Sequences {
-        if let known = state.withLock({ $0.now }) { return known }
+        if let known = state.withLock({ $0.sequences?.now }) { return known }
         let rows = try await sql.raw("""
             SELECT name, next_value, CAST(NULL AS TEXT) AS hash FROM id_counters
             UNION ALL SELECT '', seq, hash FROM ledger_head WHERE id = 1
@@ -130,10 +135,7 @@ final class BatchMemory: Sendable {
         }
         guard let head else { throw StoreError(.corruptRow, "ledger_head row is missing") }
         let read = Sequences(ledgerHead: head, nextIDs: nextIDs)
-        state.withLock { state in
-            state.read = read
-            state.now = read
-        }
+        state.withLock { $0.sequences = SequencesSinceRead(read: read, now: read) }
         return read
     }
 
@@ -181,8 +183,8 @@ final class BatchMemory: Sendable {
     /// Stores the head and the counters the batch's writes moved, in the batch's transaction:
     /// held and sent together, so on PostgreSQL one statement.
     func store(on sql: any SQLDatabase) async throws {
-        let state = snapshot
-        guard let read = state.read, let now = state.now, read != now else { return }
+        guard let sequences = snapshot.sequences, sequences.read != sequences.now else { return }
+        let (read, now) = (sequences.read, sequences.now)
         try await DeferringDatabase.within(sql) { sql in
             if now.ledgerHead != read.ledgerHead { try await Ledger.storeHead(now.ledgerHead, on: sql) }
             for (name, next) in now.nextIDs.sorted(by: { $0.key < $1.key }) where next != read.nextIDs[name] {

@@ -121,19 +121,23 @@ public struct DeskStore: Sendable {
             WHERE
             """ + " (" + matches.joined(separator: " OR ") + ") ORDER BY c.id, p.id, l.id LIMIT \(unsafeRaw: String(limit))").all()
         guard rows.count <= rowsMax else { return [:] }
-        var parties: [CallOffTarget: CallOffParties] = [:]
+        // Lots are gathered apart and each party built once, so a party's many rows stay linear.
+        var heads: [CallOffTarget: (customer: Customer, program: Program)] = [:]
+        var lots: [CallOffTarget: [Lot]] = [:]
         for row in rows {
             let target = CallOffTarget(customer: Customer.ID(try row.decode(column: "party_customer", as: String.self)),
                                        program: Program.ID(try row.decode(column: "prog_id", as: String.self)))
-            let lot = try Rows.lotIfAny(row)
-            if let known = parties[target] {
-                parties[target] = CallOffParties(customer: known.customer, program: known.program, lots: known.lots + (lot.map { [$0] } ?? []))
-                continue
+            if heads[target] == nil {
+                let customer = Customer(
+                    id: target.customer, name: try row.decode(column: "customer_name", as: String.self),
+                    entity: Entity.ID(try row.decode(column: "customer_entity", as: String.self)))
+                heads[target] = (customer, try Rows.program(row, prefix: "prog_"))
             }
-            let customer = Customer(
-                id: target.customer, name: try row.decode(column: "customer_name", as: String.self),
-                entity: Entity.ID(try row.decode(column: "customer_entity", as: String.self)))
-            parties[target] = CallOffParties(customer: customer, program: try Rows.program(row, prefix: "prog_"), lots: lot.map { [$0] } ?? [])
+            if let lot = try Rows.lotIfAny(row) { lots[target, default: []].append(lot) }
+        }
+        var parties: [CallOffTarget: CallOffParties] = [:]
+        for (target, head) in heads {
+            parties[target] = CallOffParties(customer: head.customer, program: head.program, lots: lots[target] ?? [])
         }
         return parties
     }

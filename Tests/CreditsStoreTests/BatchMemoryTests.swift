@@ -33,4 +33,35 @@ struct BatchMemoryTests {
             #expect(seen == [[10], nil, nil, [20], [20], nil])
         }
     }
+
+    @Test("a read ahead for several call-offs gives each party its own lots in order, and is not used past its row bound")
+    func readAheadForSeveral() async throws {
+        try await StoreHarness.withDesk { desk in
+            for (customer, credits) in [("acme", 10), ("globex", 20), ("acme", 30), ("acme", 40), ("globex", 50)] {
+                try await desk.order(credits, customer: Customer.ID(customer), po: "PO-\(credits)", on: "2026-01-10")
+            }
+            let acme = CallOffTarget(customer: "acme", program: "PSC")
+            let globex = CallOffTarget(customer: "globex", program: "PSC")
+            let read = try await desk.store.database.read { sql in try await DeskStore.callOffParties([acme, globex], on: sql) }
+            #expect(read[acme]?.lots.map(\.creditsAvailable) == [10, 30, 40])
+            #expect(read[globex]?.lots.map(\.creditsAvailable) == [20, 50])
+            #expect(read[acme]?.customer.id == "acme" && read[globex]?.program.id == "PSC")
+
+            // Two parties may have 2 × the bound of rows between them; acme alone now has more.
+            let extra = 2 * Limits.lotsPerCustomerMax
+            try await desk.store.database.write { sql in
+                try await sql.raw("""
+                    INSERT INTO lots (id, customer_id, program_id, source, purchased_on, expires_on,
+                        credits_granted, credits_available, credits_held)
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(unsafeRaw: String(extra)))
+                    SELECT 1000000 + i, 'acme', 'PSC', 'order', '2026-01-10', '2027-01-09', 1, 1, 0 FROM n
+                    """).run()
+            }
+            let (several, single) = try await desk.store.database.read { sql in
+                (try await DeskStore.callOffParties([acme, globex], on: sql), try await DeskStore.callOffParties([acme], on: sql))
+            }
+            #expect(several.isEmpty, "a read past its bound may have cut globex short for acme, so it gives nothing")
+            #expect(single[acme]?.lots.count == Limits.lotsPerCustomerMax, "one party's read cuts at the bound, as before")
+        }
+    }
 }
