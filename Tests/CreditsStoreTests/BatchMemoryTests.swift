@@ -64,4 +64,20 @@ struct BatchMemoryTests {
             #expect(single[acme]?.lots.count == Limits.lotsPerCustomerMax, "one party's read cuts at the bound, as before")
         }
     }
+
+    @Test("a missing chain head or id counter row is a corrupt store, not a number made up", arguments: ["ledger_head", "id_counters"])
+    func missingSequenceRow(table: String) async throws {
+        try await StoreHarness.withDesk { desk in
+            let thrown = await #expect(throws: StoreError.self) {
+                try await desk.store.database.write { sql in
+                    try await sql.raw(SQLQueryString(table == "ledger_head" ? "DELETE FROM ledger_head" : "DELETE FROM id_counters WHERE name = 'lot'")).run()
+                    let memory = BatchMemory()
+                    _ = try await memory.ledgerHead(on: sql)
+                    _ = try await memory.takeID("lot", on: sql)
+                }
+            }
+            #expect(thrown?.code == .corruptRow)
+            #expect(thrown?.message.contains(table == "ledger_head" ? "ledger_head" : "lot") == true)
+        }
+    }
 }

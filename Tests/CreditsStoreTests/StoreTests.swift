@@ -1,5 +1,5 @@
 import CreditsCore
-import CreditsStore
+@testable import CreditsStore
 import Foundation
 import SQLKit
 import Synchronization
@@ -79,9 +79,9 @@ struct StoreTests {
     /// `body` gets the write's number; what it throws fails that write.
     private static func concurrentWrites(
         on database: DeskDatabase, _ body: @escaping @Sendable (any SQLDatabase, Int) async throws -> Void
-    ) async throws -> (kept: [Int], succeeded: [Int], runs: Int) {
+    ) async throws -> (kept: [Int], succeeded: [Int], runs: Int, runsInBatches: Int) {
         try await database.write { sql in try await sql.raw("CREATE TABLE batch_probe (n INTEGER NOT NULL)").run() }
-        final class Runs: Sendable { let count = Mutex(0) }
+        final class Runs: Sendable { let count = Mutex(0), inBatches = Mutex(0) }
         let runs = Runs()
         // Enough at once that they queue behind each other and share transactions.
         let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
@@ -90,6 +90,8 @@ struct StoreTests {
                     do {
                         try await database.write { sql in
                             runs.count.withLock { $0 += 1 }
+                            // A write alone in its transaction has no batch memory.
+                            if BatchMemory.current != nil { runs.inBatches.withLock { $0 += 1 } }
                             try await body(sql, n)
                         }
                         return (n, true)
@@ -101,7 +103,7 @@ struct StoreTests {
         let kept = try await database.read { sql in
             try await sql.raw("SELECT n FROM batch_probe ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
         }
-        return (kept, outcomes.filter(\.value).keys.sorted(), runs.count.withLock { $0 })
+        return (kept, outcomes.filter(\.value).keys.sorted(), runs.count.withLock { $0 }, runs.inBatches.withLock { $0 })
     }
 
     @Test("writes committed together: one that fails after writing, or after a failed statement, leaves the others whole",
@@ -119,6 +121,7 @@ struct StoreTests {
             let kept = (0..<40).filter { $0 % 3 != 1 }
             #expect(outcome.kept == kept)
             #expect(outcome.succeeded == kept)
+            #expect(outcome.runsInBatches > 1, "the failing writes shared batches with others")
         }
     }
 
@@ -134,8 +137,10 @@ struct StoreTests {
             let kept = (0..<40).filter { $0 % 3 != 1 }
             #expect(outcome.kept == kept)
             #expect(outcome.succeeded == kept)
-            // A refusal that wrote nothing spoils nothing: no batch was rolled back and run again.
+            // A refusal that wrote nothing spoils nothing: no batch was rolled back and run again,
+            // though writes did share batches with refusals.
             #expect(outcome.runs == 40)
+            #expect(outcome.runsInBatches > 1)
         }
     }
 
