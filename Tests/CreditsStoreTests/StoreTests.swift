@@ -121,7 +121,7 @@ struct StoreTests {
             let kept = (0..<40).filter { $0 % 3 != 1 }
             #expect(outcome.kept == kept)
             #expect(outcome.succeeded == kept)
-            #expect(outcome.runsInBatches > 1, "the failing writes shared batches with others")
+            #expect(outcome.runsInBatches > 1, "writes shared batches, so a failing one had others to spoil")
         }
     }
 
