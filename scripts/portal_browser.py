@@ -9,7 +9,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 SIZES = [(1280, 800), (390, 844)]
 
@@ -99,6 +100,12 @@ class Run:
 
     def sign_out(self):
         self.driver.find_element(By.CSS_SELECTOR, "form.sign-out button").click()
+        # A click can return before the form's POST and its redirect have loaded: wait for the
+        # sign-in page (on a busy machine the check once ran before it had); the caller checks.
+        try:
+            WebDriverWait(self.driver, 10).until(lambda driver: driver.current_url.endswith("/sign-in"))
+        except TimeoutException:
+            pass
 
     def screenshot(self, name):
         for width, height in SIZES:
