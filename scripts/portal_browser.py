@@ -10,6 +10,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 SIZES = [(1280, 800), (390, 844)]
@@ -92,18 +93,23 @@ class Run:
         if keyboard:
             # Keyboard only: tab to the password, Enter submits.
             field.send_keys(Keys.TAB)
-            self.driver.switch_to.active_element.send_keys(self.args.password + Keys.ENTER)
+            self.navigate(lambda: self.driver.switch_to.active_element.send_keys(self.args.password + Keys.ENTER))
         else:
             self.driver.find_element(By.ID, "password").send_keys(self.args.password)
-            self.driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click()
+            self.navigate(lambda: self.driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click())
         self.save_source()
 
     def sign_out(self):
-        self.driver.find_element(By.CSS_SELECTOR, "form.sign-out button").click()
-        # A click can return before the form's POST and its redirect have loaded: wait for the
-        # sign-in page (on a busy machine the check once ran before it had); the caller checks.
+        self.navigate(lambda: self.driver.find_element(By.CSS_SELECTOR, "form.sign-out button").click())
+
+    def navigate(self, action):
+        """Does `action` (a click or a key that submits or follows a link) and waits up to 10 s for
+        the next page: a click can return before a form's POST and its redirect have loaded (on a
+        busy machine a check once ran before they had). The caller's checks say if it came."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        action()
         try:
-            WebDriverWait(self.driver, 10).until(lambda driver: driver.current_url.endswith("/sign-in"))
+            WebDriverWait(self.driver, 10).until(staleness_of(page))
         except TimeoutException:
             pass
 
@@ -190,7 +196,7 @@ def operations_checks(run, args):
     Select(form.find_element(By.NAME, "program")).select_by_value("PSC")
     form.find_element(By.NAME, "purchaseOrder").send_keys("PO-BROWSER-1")
     form.find_element(By.NAME, "blocks").send_keys("10x2")
-    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    run.navigate(lambda: form.find_element(By.CSS_SELECTOR, "button[type='submit']").click())
     run.save_source()
     check("Order" in run.text("[data-test='notice']"), "the order form places an order")
     check(run.available() == before + 20, f"available goes from {before} to {before + 20}")
@@ -206,7 +212,7 @@ def operations_checks(run, args):
             field.clear()
             field.send_keys(value)
         Select(form.find_element(By.NAME, "kind")).select_by_value("assessment")
-        form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        run.navigate(lambda: form.find_element(By.CSS_SELECTOR, "button[type='submit']").click())
         run.save_source(posted=credits < 5)
 
     held = run.held()
@@ -222,7 +228,7 @@ def operations_checks(run, args):
     check("called off" in run.text("[data-test='notice']"), "a 5-credit call-off is accepted")
     check(run.available() == before + 15 and run.held() == held + 5, "the dashboard shows 5 fewer available, 5 more held")
 
-    run.driver.find_element(By.LINK_TEXT, "Invoices").click()
+    run.navigate(lambda: run.driver.find_element(By.LINK_TEXT, "Invoices").click())
     run.save_source()
     check("invoices from" in run.driver.find_element(By.TAG_NAME, "main").text, "the invoices page lists the quarter's invoices")
     run.open(f"/finance/ledger?customer={args.customer}&kind=call-off")
