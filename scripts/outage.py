@@ -58,8 +58,15 @@ def main():
     for key, (engagement, _) in acknowledged.items():
         status, _, body = request(args.server, args.token, "GET", f"/v1/engagements/{engagement}")
         if status != 200: failures.append(f"acknowledged engagement {engagement} is missing: {status}")
-    status, _, body = request(args.server, args.token, "GET", f"/v1/ledger?customer={args.customer}&limit=1000")
-    call_offs = [e for e in json.loads(body)["entries"] if e["kind"] == "call-off"]
+    # Every page of the customer's ledger: a run that spends all its credits has more entries than one page.
+    call_offs, after = [], None
+    while True:
+        status, _, body = request(args.server, args.token, "GET",
+                                  f"/v1/ledger?customer={args.customer}&limit=1000" + (f"&after={after}" if after is not None else ""))
+        page = json.loads(body)
+        call_offs += [e for e in page["entries"] if e["kind"] == "call-off"]
+        after = page.get("nextAfter")
+        if after is None: break
     if len(call_offs) != len(acknowledged): failures.append(f"{len(call_offs)} call-off entries for {len(acknowledged)} acknowledged")
     if statuses.get(503, 0) == 0: failures.append("no 503 seen: the outage was not observed")
     last_ok = max((t for _, t in acknowledged.values()), default=0)
