@@ -35,6 +35,50 @@ def raw_sqlite_rate(path, seconds):
         count += 1
     return count / (time.perf_counter() - started)
 
+def raw_call_off_rate(path, customers, seconds):
+    """The writes of one keyed call-off, done directly with valid chain hashes, one commit each.
+
+    The same rows the server writes for a call-off over HTTP (the engagement, its draw, the lot's
+    guarded update, the ledger entry, the idempotency key with its answer, the chain head and the
+    id counter), without HTTP, JSON, the core or a batch: the floor for one client on this disk.
+    The head and the counter are kept in memory between commits, as the server keeps them.
+    """
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=FULL"); db.execute("PRAGMA foreign_keys=ON")
+    seq, prev = db.execute("SELECT seq, hash FROM ledger_head WHERE id = 1").fetchone()
+    engagement = db.execute("SELECT next_value FROM id_counters WHERE name = 'engagement'").fetchone()[0]
+    recorded = "2026-11-29T12:00:00.000Z"
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        index = (count * 7919) % customers
+        customer, lot = f"c{index:05d}", index + 1
+        answer = json.dumps({"id": engagement, "customer": customer, "program": "PSC", "purchaseOrder": "PO-F",
+                             "sowReference": "SOW-F", "sowSignedOn": "2026-11-01", "title": "Floor", "kind": "design",
+                             "deliverables": ["D"], "credits": 5, "calledOffOn": "2026-11-29", "plannedEndOn": "2027-01-31",
+                             "status": "scheduled", "statusChangedOn": "2026-11-29", "draws": [{"lot": lot, "credits": 5}]},
+                            sort_keys=True, separators=(",", ":"))
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO engagements VALUES (?, ?, 'PSC', 'PO-F', 'SOW-F', '2026-11-01', NULL, 'Floor', 'design', "
+                   "'[\"D\"]', 5, '2026-11-29', '2027-01-31', 'scheduled', '2026-11-29')", (engagement, customer))
+        db.execute("INSERT INTO draws VALUES (?, ?, 5)", (engagement, lot))
+        db.execute("UPDATE lots SET credits_available = credits_available - 5, credits_held = credits_held + 5 "
+                   "WHERE id = ? AND credits_available >= 5", (lot,))
+        seq += 1
+        digest = chain_hash(seq, "call-off", lot, customer, "PSC", -5, 5, "2026-11-29", recorded, "floor", "call-off",
+                            f"engagement/{engagement}", prev)
+        db.execute("INSERT INTO ledger_entries VALUES (?, 'call-off', ?, ?, 'PSC', -5, 5, '2026-11-29', ?, 'floor', 'call-off', ?, ?, ?)",
+                   (seq, lot, customer, recorded, f"engagement/{engagement}", prev, digest))
+        db.execute("INSERT INTO idempotency_keys VALUES ('floor', ?, ?, 201, ?, ?)",
+                   (f"floor-{engagement}", hashlib.sha256(answer.encode()).hexdigest(), answer, recorded))
+        db.execute("UPDATE ledger_head SET seq = ?, hash = ? WHERE id = 1", (seq, digest))
+        engagement += 1
+        db.execute("UPDATE id_counters SET next_value = ? WHERE name = 'engagement'", (engagement,))
+        db.execute("COMMIT")
+        prev, count = digest, count + 1
+    rate = count / (time.perf_counter() - started)
+    db.close()
+    return rate
+
 def chain_hash(seq, kind, lot, customer, program, available, held, effective, recorded, actor, reason, document, prev):
     fields = [str(seq), kind, str(lot), customer, program, str(available), str(held), effective, recorded, actor, reason, document, prev]
     canonical = "|".join(f"{len(f.encode())}:{f}" for f in fields)
@@ -181,6 +225,10 @@ def main():
     token = make_desk(args.credits_binary, desk, args.customers, args.entries)
     small = os.path.join(work, "small.sqlite")
     small_token = make_desk(args.credits_binary, small, args.customers, args.entries // 10)
+    # Before the server opens the desk: these are real call-offs (with a valid chain), so the desk
+    # stays one that `verify` accepts.
+    floor = median_of(args.repeat, lambda: (raw_call_off_rate(desk, args.customers, seconds),))[0]
+    figure("raw-call-off-rate", "sqlite", 1, floor, "tx/s", anchor, " (a call-off's own writes, done directly)")
 
     def http_figures(engine, database, token, base_for, label=""):
         server = Server(args.credits_binary, database, work, engine + label)
