@@ -63,6 +63,9 @@ def main():
     while True:
         status, _, body = request(args.server, args.token, "GET",
                                   f"/v1/ledger?customer={args.customer}&limit=1000" + (f"&after={after}" if after is not None else ""))
+        if status != 200:
+            failures.append(f"reading the ledger failed: {status}")
+            break
         page = json.loads(body)
         call_offs += [e for e in page["entries"] if e["kind"] == "call-off"]
         after = page.get("nextAfter")
