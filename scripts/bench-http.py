@@ -4,7 +4,7 @@
 Anchor (a): the raw SQLite transaction a call-off needs at least — a guarded UPDATE of a lot and
 an INSERT of a ledger row, WAL, synchronous=FULL, one commit each — done directly, one writer.
 Then, on a desk of N customers and M ledger entries (generated directly, with a valid hash chain):
-(b) call-offs per second over HTTP at 1 and 16 clients with p50/p99, (c) balance reads at 16
+the floor, the rows of one keyed call-off written directly, one commit each; (b) call-offs per second over HTTP at 1 and 16 clients with p50/p99, (c) balance reads at 16
 clients with p50/p99, on this desk and on one with a tenth of the history, (d) issuing all
 statements of one quarter, time and peak RSS. With --postgres URL, the desk is copied there
 (`credits migrate-data`) and call-offs are measured against pgbench running the same transaction
