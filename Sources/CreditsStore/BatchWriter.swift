@@ -35,6 +35,10 @@ final class BatchWriter: Sendable {
         self.session = session
     }
 
+    /// Writes waiting for the next batch, and whether a batch is being written (for tests).
+    var waiting: Int { state.withLock { $0.pending.count } }
+    var isWriting: Bool { state.withLock { $0.draining } }
+
     func submit<T: Sendable>(
         readingAhead ahead: ReadAhead = ReadAhead(), _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
