@@ -6,6 +6,23 @@ import PostgresKit
 import SQLKit
 import Synchronization
 
+/// A database that runs statements its own way (its async `execute`) on `base`, and is `base` in
+/// all else.
+protocol WrappingSQLDatabase: SQLDatabase {
+    var base: any SQLDatabase { get }
+}
+
+extension WrappingSQLDatabase {
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
+    }
+}
+
 /// A write transaction's view of the database that holds back the writes nothing later in the
 /// operation reads (ledger entries, the engagement and its draws, the chain head of a lone write,
 /// the idempotency key) and the lots' moves, and sends them together: at the end of the operation
@@ -17,18 +34,9 @@ import Synchronization
 /// the rows the projection check needs: a keyed call-off's five writes (engagement, draws, entry,
 /// lot, key) are one round trip. SQLite can't write inside a WITH and has no round trips to
 /// save: it runs them one after the other.
-struct DeferringDatabase: SQLDatabase {
+struct DeferringDatabase: WrappingSQLDatabase {
     let base: any SQLDatabase
     let pending = PendingWrites()
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
-    }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         try await send()

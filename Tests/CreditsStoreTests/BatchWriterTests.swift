@@ -1,7 +1,6 @@
 @testable import CreditsStore
 import Foundation
 import Logging
-import NIOCore
 import SQLKit
 import Synchronization
 import Testing
@@ -16,8 +15,8 @@ struct BatchWriterTests {
 
     /// Passes every statement to `base`, except the `occurrence`th one whose text is `failing`,
     /// which throws `Injected` without reaching SQLite.
-    struct FaultyDatabase: SQLDatabase {
-        let base: DirectSQLDatabase
+    struct FaultyDatabase: WrappingSQLDatabase {
+        let base: any SQLDatabase
         let failing: String?
         let occurrence: Int
         let seen = Seen()
@@ -25,15 +24,6 @@ struct BatchWriterTests {
         final class Seen: Sendable {
             private let count = Mutex(0)
             func next() -> Int { count.withLock { $0 += 1; return $0 } }
-        }
-
-        var logger: Logger { base.logger }
-        var eventLoop: any EventLoop { base.eventLoop }
-        var version: (any SQLDatabaseReportedVersion)? { base.version }
-        var dialect: any SQLDialect { base.dialect }
-
-        func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-            eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
         }
 
         func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
