@@ -11,12 +11,19 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: DeskOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = "8080"
+    @Option(help: "Least severe log line written: trace, debug, info (a line per request), notice, warning, error or critical.")
+    var logLevel = "info"
 
     func run() async throws {
         try await guarded {
             let port = try Parse.integer(port, field: "--port", range: 0...65_535)
             let pinned = try options.asOf.map { try Parse.date($0, field: "--as-of") }
-            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+            let level: Logger.Level = try Parse.enumeration(logLevel, field: "--log-level")
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             try await options.withStore { store in
                 let settings = ServerSettings(host: host, port: port, today: { pinned ?? Clock.systemToday() })
                 let path = store.database.path

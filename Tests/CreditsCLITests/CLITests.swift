@@ -1,5 +1,8 @@
 import CreditsStore
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import SQLKit
 import Testing
 
@@ -39,6 +42,28 @@ struct CLI {
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                    stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Starts `credits serve` on a free port, asks for `path` once, stops the server with
+    /// SIGTERM and gives back what it wrote to standard error.
+    func serveOnce(_ extra: [String], path: String = "/health") async throws -> (status: Int, stderr: String) {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["serve", "--port", "0", "--database", database] + extra
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var said = ""
+        while !said.contains("/openapi.yaml"), process.isRunning {
+            said += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let address = try #require(said.firstMatch(of: /listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1)
+        let (_, response) = try await URLSession.shared.data(from: URL(string: "\(address)\(path)")!)
+        process.terminate()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: stderr, as: UTF8.self))
     }
 
     static func withFolder(_ body: (URL) async throws -> Void) async throws {
@@ -180,6 +205,23 @@ struct CLITests {
             let expire = try cli.run(["expire"], asOf: "2027-02-10")
             #expect(expire.stdout.contains("expired 15 credits in 1 lots"))
             #expect(try cli.run(["expire"], asOf: "2027-02-10").stdout.contains("expired 0 credits in 0 lots"))
+        }
+    }
+
+    @Test("serve logs a line per request at --log-level info, none at warning; an unknown level is refused before serving")
+    func logLevels() async throws {
+        try await CLI.withFolder { folder in
+            let cli = CLI(database: folder.appendingPathComponent("log.sqlite").path)
+            #expect(try cli.run(["migrate"]).status == 0)
+            for (level, requestLines) in [("info", 1), ("warning", 0)] {
+                let served = try await cli.serveOnce(["--log-level", level])
+                #expect(served.status == 200)
+                let lines = served.stderr.split(separator: "\n").filter { $0.contains(#""message":"request""#) }
+                #expect(lines.count == requestLines, "--log-level \(level): \(served.stderr)")
+            }
+            let refused = try cli.run(["serve", "--port", "0", "--log-level", "loud"], asOf: nil)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("--log-level 'loud' is not one of trace, debug, info, notice, warning, error, critical"))
         }
     }
 
