@@ -33,7 +33,7 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         let route = context.endpointPath ?? "unmatched"
         let duration = ContinuousClock.now - started
         metrics.record(method: request.method.rawValue, route: route, status: Int(response.status.code), duration: duration)
-        logger.info("request", metadata: [
+        logger.log(level: Self.logLevel(status: Int(response.status.code)), "request", metadata: [
             "method": .string(request.method.rawValue), "path": .string(request.uri.path),
             "route": .string(route), "status": .stringConvertible(response.status.code),
             "duration_ms": .stringConvertible(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000),
@@ -43,6 +43,12 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension GuardMiddleware {
+    /// A 5xx is a failure someone must look at, so its request line is an error and stays in
+    /// the log at `--log-level warning`; every other answer's line is info.
+    static func logLevel(status: Int) -> Logger.Level {
+        status >= 500 ? .error : .info
+    }
+
     /// 128 random bits in hex. Not `UUID()`: on Linux that opens /dev/urandom on every call.
     static func newRequestID() -> String {
         var generator = SystemRandomNumberGenerator()

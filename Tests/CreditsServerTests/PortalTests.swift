@@ -3,7 +3,9 @@ import CreditsCore
 import CreditsStore
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Testing
 
@@ -264,6 +266,12 @@ struct JSONLogLineTests {
         #expect(parsed["message"] == "say \"hi\"\n\\ \u{1}")
         #expect(JSONLogHandler.timestamp(Date(timeIntervalSince1970: 1_795_996_801.25)) == "2026-11-30T00:00:01.250Z")
         #expect(JSONLogHandler.timestamp(Date(timeIntervalSince1970: 951_782_400.5)) == "2000-02-29T00:00:00.500Z")
+    }
+
+    @Test("a request line is an error for a 5xx answer, so --log-level warning keeps it; info otherwise",
+          arguments: [(200, Logger.Level.info), (404, .info), (499, .info), (500, .error), (503, .error)])
+    func requestLineLevel(status: Int, level: Logger.Level) {
+        #expect(GuardMiddleware<BasicRequestContext>.logLevel(status: status) == level)
     }
 }
 
