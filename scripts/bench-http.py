@@ -159,9 +159,13 @@ def wrk(port, token, customers, mode, clients, seconds, work):
     return rate, latency(50), latency(99), int(errors.group(1)) if errors else 0
 
 def median_of(repeat, measure):
-    """Runs `measure` `repeat` times; the run with the median first value."""
-    runs = sorted((measure() for _ in range(repeat)), key=lambda run: run[0])
-    return runs[len(runs) // 2]
+    """Runs `measure` `repeat` times; each of its figures is the median of its own values, but the
+    last (the count of non-2xx answers), which is the largest: one bad run must show."""
+    runs = [measure() for _ in range(repeat)]
+    if len(runs[0]) == 1:
+        return (statistics.median(run[0] for run in runs),)
+    columns = list(zip(*runs))
+    return tuple(statistics.median(column) for column in columns[:-1]) + (max(columns[-1]),)
 
 class Server:
     def __init__(self, binary, database, work, name):
