@@ -96,6 +96,21 @@ struct PortalTests {
         }
     }
 
+    @Test("five failed sign-ins for a name: the sixth is refused even with the right password; other names still sign in")
+    func signInThrottled() async throws {
+        try await Self.withPortal { api in
+            for attempt in 1...SignInThrottle.failuresMax {
+                #expect(try await api.signInReply("customer", "wrong password \(attempt)").status == 401, "attempt \(attempt)")
+            }
+            let refused = try await api.signInReply("customer", Self.password)
+            #expect(refused.status == 429)
+            #expect(refused.body.contains("Too many failed sign-ins for this name. Try again in 15 minutes."))
+            #expect(refused.retryAfter.flatMap(Int.init).map { (899...900).contains($0) } == true, "\(refused.retryAfter ?? "none")")
+            #expect(!refused.cookies.contains { $0.hasPrefix("credits_session=") })
+            _ = try await api.signIn("operations", Self.password)
+        }
+    }
+
     @Test("R4, R10: operations place an order and call off through forms; a 4-credit call-off shows the rule and keeps the input")
     func operationsForms() async throws {
         try await Self.withPortal { api in
@@ -221,6 +236,7 @@ extension APIHarness {
         let contentType: String?
         let location: String?
         let cookies: [String]
+        var retryAfter: String? = nil
     }
 
     func page(_ method: HTTPRequest.Method, _ path: String, session: Session?, form: [String: String]? = nil,
@@ -236,7 +252,7 @@ extension APIHarness {
         let response = try await client.executeRequest(uri: path, method: method, headers: headers, body: body)
         return Page(status: Int(response.status.code), body: String(buffer: response.body),
                     contentType: response.headers[.contentType], location: response.headers[.location],
-                    cookies: response.headers[values: .setCookie])
+                    cookies: response.headers[values: .setCookie], retryAfter: response.headers[.retryAfter])
     }
 
     func signInReply(_ name: String, _ password: String) async throws -> Page {

@@ -13,10 +13,12 @@ struct Portal: Sendable {
     let store: DeskStore
     let today: @Sendable () -> CalendarDate
     let templates: MustacheLibrary
+    let signIns: SignInThrottle
 
-    init(store: DeskStore, today: @escaping @Sendable () -> CalendarDate) async throws {
+    init(store: DeskStore, today: @escaping @Sendable () -> CalendarDate, signIns: SignInThrottle = SignInThrottle()) async throws {
         self.store = store
         self.today = today
+        self.signIns = signIns
         self.templates = try await PortalTemplates.load()
     }
 

@@ -179,10 +179,20 @@ extension Portal {
                 Self.constantTimeEqual(sent, cookie)
             else { throw BadForm() }
             let name = form["name"] ?? ""
+            if let wait = self.signIns.admit(name) {
+                let minutes = (wait.components.seconds + 59) / 60
+                var response = self.signInPage(
+                    next: form["next"], name: name,
+                    error: "Too many failed sign-ins for this name. Try again in \(minutes) minute\(minutes == 1 ? "" : "s").",
+                    status: .tooManyRequests)
+                response.headers[.retryAfter] = String(wait.components.seconds + 1)
+                return response
+            }
             guard let session = try await self.store.signIn(name: name, password: form.fields["password"] ?? "") else {
                 return self.signInPage(next: form["next"], name: name, error: "That name and password don't match an account.",
                                        status: .unauthorized)
             }
+            self.signIns.succeeded(name)
             var response = Self.redirect(to: Self.safeNext(form["next"]))
             response.headers[values: .setCookie] = [
                 Cookies.set(Cookies.session, session, maxAge: DeskStore.sessionLifetimeSeconds),
