@@ -15,10 +15,10 @@ struct Portal: Sendable {
     let templates: MustacheLibrary
     let signIns: SignInThrottle
 
-    init(store: DeskStore, today: @escaping @Sendable () -> CalendarDate, signIns: SignInThrottle = SignInThrottle()) async throws {
+    init(store: DeskStore, today: @escaping @Sendable () -> CalendarDate) async throws {
         self.store = store
         self.today = today
-        self.signIns = signIns
+        self.signIns = SignInThrottle()
         self.templates = try await PortalTemplates.load()
     }
 
