@@ -26,6 +26,22 @@ struct SignInThrottleTests {
         #expect(throttle.admit("anna") == wait)
     }
 
+    @Test("at its bound of names a new name is not counted, until the names whose window has passed are dropped")
+    func boundedNames() {
+        let clock = ManualClock()
+        let throttle = SignInThrottle(now: { clock.now })
+        for index in 0..<SignInThrottle.namesMax { #expect(throttle.admit("name-\(index)") == nil) }
+        // Full: a new name's attempts are let in uncounted (each still costs a bcrypt check).
+        for _ in 0...SignInThrottle.failuresMax { #expect(throttle.admit("newcomer") == nil) }
+        // A counted name is still counted.
+        for _ in 1..<SignInThrottle.failuresMax { _ = throttle.admit("name-0") }
+        #expect(throttle.admit("name-0") != nil)
+        // Once the window has passed, the old names are dropped and the new one is counted.
+        clock.advance(Self.window)
+        for _ in 1...SignInThrottle.failuresMax { #expect(throttle.admit("newcomer") == nil) }
+        #expect(throttle.admit("newcomer") == Self.window)
+    }
+
     @Test("a success clears the name's count; names are counted apart")
     func successAndNames() {
         let clock = ManualClock()
