@@ -117,7 +117,9 @@ extension DeskDatabase {
                 return error
             }
             return StoreError(.unavailable, "PostgreSQL is not available (\(postgres)); retry shortly")
-        case is NIOConnectionError, is ChannelError:
+        // IOError: the socket itself failed, as a read does when PostgreSQL dies mid-answer
+        // (connection reset); seen as a 500 in the outage run before it was here.
+        case is NIOConnectionError, is ChannelError, is IOError:
             return StoreError(.unavailable, "PostgreSQL connection failed (\(error)); retry shortly")
         default:
             if String(describing: type(of: error)).contains("Connection") {

@@ -1,4 +1,5 @@
 @testable import CreditsStore
+import NIOCore
 import PostgresNIO
 import Testing
 
@@ -32,10 +33,14 @@ struct PreparedPostgresTests {
 struct PostgresErrorTests {
     /// The prepared-statement path reports in PostgresNIO's older error type: a connection lost
     /// there must be "unavailable" (503, retry) as on the unnamed path, not a 500.
-    @Test("a lost connection or a garbled answer on the prepared path is unavailable")
+    @Test("a lost connection, a reset socket or a garbled answer is unavailable")
     func legacyErrors() async throws {
         let scratch = try await ScratchDesk.make(postgresURL: nil)
-        for error in [PostgresError.connectionClosed, .protocol("unexpected message")] {
+        let errors: [any Error] = [
+            PostgresError.connectionClosed, PostgresError.protocol("unexpected message"),
+            IOError(errnoCode: ECONNRESET, reason: "read(descriptor:pointer:size:)"), ChannelError.ioOnClosedChannel,
+        ]
+        for error in errors {
             let translated = scratch.database.translate(error)
             #expect((translated as? StoreError)?.code == .unavailable, "\(error)")
         }
