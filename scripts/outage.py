@@ -3,6 +3,11 @@
 Idempotency-Key each and log every acknowledged answer; the caller stops and restarts PostgreSQL
 meanwhile (see scripts/pg-outage). Then: every acknowledged call-off exists exactly once, answers
 during the outage were 503 problem documents, and the server served again by itself afterwards.
+
+A 503 leaves the outcome open: a COMMIT the database made just before it stopped may never have
+been answered. So every key answered 503 is sent again with the same body once the server
+serves again, as a client should; its answer (the kept 201, or a new decision) settles it. Only
+then must the ledger hold exactly one call-off per acknowledged key.
 """
 import argparse, http.client, json, sys, threading, time, uuid
 from urllib.parse import urlparse
@@ -31,7 +36,7 @@ def main():
                 "sowSignedOn": "2026-11-01", "plannedEndOn": "2026-12-31",
                 "custom": {"title": "Outage", "kind": "design", "pricing": "fixed-scope", "deliverables": ["D"], "credits": 5}}
     lock = threading.Lock()
-    acknowledged, statuses, bad = {}, {}, []
+    acknowledged, statuses, bad, in_doubt = {}, {}, [], []
     deadline = time.time() + args.seconds
 
     def client():
@@ -44,6 +49,7 @@ def main():
                     acknowledged[key] = (json.loads(body)["id"], time.time())
                 elif status == 503:
                     if not content_type.startswith("application/problem+json"): bad.append(f"503 as {content_type}")
+                    in_doubt.append(key)
                 elif status >= 500 or status == 0:
                     bad.append(f"{status} {body[:160]}")
             time.sleep(0.02)
@@ -53,6 +59,8 @@ def main():
     for thread in threads: thread.join()
 
     failures = list(bad[:5])
+    last_ok = max((t for _, t in acknowledged.values()), default=0)
+    settled = settle(args, call_off, in_doubt, acknowledged, failures)
     ids = [engagement for engagement, _ in acknowledged.values()]
     if len(set(ids)) != len(ids): failures.append("two acknowledged keys share an engagement")
     for key, (engagement, _) in acknowledged.items():
@@ -72,12 +80,25 @@ def main():
         if after is None: break
     if len(call_offs) != len(acknowledged): failures.append(f"{len(call_offs)} call-off entries for {len(acknowledged)} acknowledged")
     if statuses.get(503, 0) == 0: failures.append("no 503 seen: the outage was not observed")
-    last_ok = max((t for _, t in acknowledged.values()), default=0)
     if last_ok < deadline - 4: failures.append("the server did not serve again after the database came back")
-    print(f"outage: answers {dict(sorted(statuses.items()))}, {len(acknowledged)} acknowledged, all found once: "
-          f"{'yes' if not failures else 'no'}")
+    print(f"outage: answers {dict(sorted(statuses.items()))}, 503s sent again: {dict(sorted(settled.items()))}, "
+          f"{len(acknowledged)} acknowledged, all found once: {'yes' if not failures else 'no'}")
     for failure in failures: print("outage: FAIL " + failure, file=sys.stderr)
     sys.exit(1 if failures else 0)
+
+def settle(args, call_off, keys, acknowledged, failures):
+    """Sends each key answered 503 again, same body, until it gets another answer (up to 30 s in
+    all); a 201 joins the acknowledged. Gives the count of each final answer."""
+    settled, give_up = {}, time.time() + 30
+    for key in keys:
+        while True:
+            status, _, body = request(args.server, args.token, "POST", "/v1/call-offs", call_off, key)
+            if status != 503 or time.time() > give_up: break
+            time.sleep(0.5)
+        settled[status] = settled.get(status, 0) + 1
+        if status == 201: acknowledged[key] = (json.loads(body)["id"], 0)
+        elif status not in (422,): failures.append(f"a 503'd key sent again got {status} {body[:160]}")
+    return settled
 
 if __name__ == "__main__":
     main()
