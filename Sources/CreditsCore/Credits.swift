@@ -33,6 +33,16 @@ public enum Credits {
         return .success(value)
     }
 
+    /// A number as a client wrote it (a JSON literal): R11 wants credits written whole, so `6.0`
+    /// and `1e0` are refused like `6.5`, even though they happen to equal whole numbers. Nil when
+    /// `literal` is an optional minus and digits.
+    public static func wholeNumberProblem(literal: String, field: String) -> Rejection? {
+        var digits = Substring(literal)
+        if digits.first == "-" { digits = digits.dropFirst() }
+        if !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) { return nil }
+        return Rejection(.fractionalCredits, "\(field.prefix(60)) must be a whole number written without a decimal point or exponent, got \(literal.prefix(40))")
+    }
+
     /// `2.5`, `-0.5`, `.5`, `10.0`: a number with a decimal part, even a zero one, is a fraction
     /// written by someone who thinks credits can be split; we say so rather than "not a number".
     static func isDecimalFraction(_ text: String) -> Bool {
@@ -64,9 +74,7 @@ enum Text {
         guard trimmed.count <= max else {
             return .failure(Rejection(.invalidInput, "\(field) is longer than \(max) characters"))
         }
-        guard !trimmed.contains(where: { $0.isNewline || $0 == "\0" }) else {
-            return .failure(Rejection(.invalidInput, "\(field) must be one line"))
-        }
+        if let problem = TextCheck.problem(in: trimmed, field: field) { return .failure(problem) }
         return .success(trimmed)
     }
 
@@ -78,5 +86,37 @@ enum Text {
                 "\(field) '\(value.prefix(40))' must be 1–\(Limits.codeLengthMax) letters, digits, '-', '_' or '.'"))
         }
         return .success(value)
+    }
+}
+
+/// What text may hold when it comes from outside: no control characters (C0, DEL, C1). A NUL byte
+/// once ended a name early in the database, so `victim\0x` signed in as `victim` (hardening H1);
+/// other controls forge log lines, headers and CSV cells. Every edge (API, portal forms, the
+/// command line) refuses such text with `invalid-text` before anything is looked up or written,
+/// and the operations check their own text fields here again.
+public enum TextCheck {
+    /// The longest text any field of a request may carry, whatever its own, smaller bound.
+    public static let lengthMax = 2_000
+
+    /// A refusal naming `field` if `value` holds a control character (line breaks only where
+    /// `allowsLineBreaks`, for a field that is a list of lines) or is longer than `lengthMax`.
+    public static func problem(in value: String, field: String, allowsLineBreaks: Bool = false) -> Rejection? {
+        var count = 0
+        for scalar in value.unicodeScalars {
+            count += 1
+            if count > lengthMax {
+                return Rejection(.invalidText, "\(field.prefix(60)) is longer than \(lengthMax) characters")
+            }
+            if isControl(scalar), !(allowsLineBreaks && (scalar == "\n" || scalar == "\r")) {
+                let code = String(scalar.value, radix: 16, uppercase: true)
+                return Rejection(.invalidText,
+                    "\(field.prefix(60)) holds the control character U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code); use plain text")
+            }
+        }
+        return nil
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }

@@ -6,6 +6,8 @@
 public enum RejectionCode: String, Sendable, Codable, CaseIterable {
     // Input that can't be read at all.
     case invalidInput = "invalid-input"
+    /// Text with a control character, or longer than any field takes (`TextCheck`).
+    case invalidText = "invalid-text"
     case invalidDate = "invalid-date"
     case invalidCredits = "invalid-credits"
     case fractionalCredits = "fractional-credits"
@@ -49,6 +51,8 @@ public enum RejectionCode: String, Sendable, Codable, CaseIterable {
     case expiryAfterToday = "expiry-after-today"
     // Statements.
     case quarterNotStarted = "quarter-not-started"
+    /// A past quarter before the customer's first lot: there is no statement to issue.
+    case noStatement = "no-statement"
 
     /// The rule of RULES.md a code enforces, when it enforces one.
     public var rule: String? {
@@ -66,7 +70,7 @@ public enum RejectionCode: String, Sendable, Codable, CaseIterable {
         case .fractionalCredits: "R11"
         case .insufficientCredits, .plannedEndInPast: "R12"
         case .invalidTransition: "R13"
-        case .quarterNotStarted: "R14"
+        case .quarterNotStarted, .noStatement: "R14"
         case .missingReason, .adjustmentExceedsBalance, .invalidExpiry, .notPermitted: "R17"
         default: nil
         }

@@ -11,6 +11,7 @@ enum HTTPProblem: String {
     case notFound = "not-found"
     case payloadTooLarge = "payload-too-large"
     case methodNotAllowed = "method-not-allowed"
+    case notAcceptable = "not-acceptable"
     case unavailable = "database-unavailable"
     case internalError = "internal-error"
 }
@@ -49,10 +50,10 @@ struct ProblemBody: Codable, Sendable {
     /// read, 422 for requests the rules refuse.
     static func status(of code: RejectionCode) -> Int {
         switch code {
-        case .unknownProgram, .unknownEntity, .unknownCustomer, .unknownOffering, .unknownLot, .unknownEngagement: 404
+        case .unknownProgram, .unknownEntity, .unknownCustomer, .unknownOffering, .unknownLot, .unknownEngagement, .noStatement: 404
         case .alreadyExists, .duplicatePurchaseOrder: 409
         case .notPermitted: 403
-        case .invalidInput, .invalidDate: 400
+        case .invalidInput, .invalidText, .invalidDate: 400
         default: 422
         }
     }

@@ -86,11 +86,25 @@ extension DeskDatabase {
         return parts.joined(separator: ": ")
     }
 
-    /// The URL without its password, for messages and logs.
-    static func redacted(_ url: String) -> String {
-        guard var parts = URLComponents(string: url), parts.password != nil else { return url }
-        parts.password = "***"
-        return parts.string ?? url
+    /// The URL without its password, for messages and logs. Done on the text, not on a parsed
+    /// URL: a URL that does not parse is the one most likely to be echoed (hardening L9). Every
+    /// character between `user:` and the last `@` goes, so a password holding `@`, `/` or `:` does
+    /// not leak either.
+    public static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", options: .backwards),
+            at.lowerBound > scheme.upperBound
+        else { return url }
+        let userInfo = url[scheme.upperBound..<at.lowerBound]
+        let user = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return url[..<scheme.upperBound] + user + ":***" + url[at.lowerBound...]
+    }
+
+    /// Text PostgreSQL can't hold (22021: a NUL byte, or bytes that are not UTF-8; 22P05): the
+    /// request's fault, so a 400 rather than a 500. The edges refuse such text first; this is the
+    /// store's own guard for any caller that did not (hardening L5).
+    static func textRefusal(sqlState state: String) -> Rejection? {
+        guard state == "22021" || state == "22P05" else { return nil }
+        return Rejection(.invalidText, "the text holds a character the database can't store (a NUL byte); use plain text")
     }
 
     /// SQLSTATE classes of a server that can't serve now: 08 connection exception, 57P operator
@@ -106,6 +120,7 @@ extension DeskDatabase {
         case is Rejection, is StoreError: return error
         case let psql as PSQLError:
             if let state = psql.serverInfo?[.sqlState] {
+                if let refusal = Self.textRefusal(sqlState: state) { return refusal }
                 guard Self.meansUnavailable(sqlState: state) else { return error }
                 return StoreError(.unavailable, "PostgreSQL is not available (\(state)); retry shortly")
             }
@@ -114,7 +129,7 @@ extension DeskDatabase {
             // The form errors take on the prepared-statement path (`PostgresStatements`).
             if case .server(let message) = postgres, let state = message.fields[.sqlState],
                !Self.meansUnavailable(sqlState: state) {
-                return error
+                return Self.textRefusal(sqlState: state) ?? error
             }
             return StoreError(.unavailable, "PostgreSQL is not available (\(postgres)); retry shortly")
         // IOError: the socket itself failed, as a read does when PostgreSQL dies mid-answer
@@ -159,6 +174,9 @@ extension DeskDatabase {
     ) async throws -> T {
         let lease = LeaseRace()
         let answer = OneAnswer<T>()
+        // The watchdog below sleeps for up to `queueSecondsMax`; it is cancelled as soon as the
+        // work has answered, so a finished transaction leaves no task behind (hardening bounds).
+        let watchdog = TaskSlot()
         return try await withCheckedThrowingContinuation { continuation in
             answer.install(continuation)
             let work = Task {
@@ -172,13 +190,15 @@ extension DeskDatabase {
                     if error is Rejection { health.succeeded() }
                     answer.give(.failure(error))
                 }
+                watchdog.cancel()
             }
-            Task {
+            let timer = Task {
                 // While other transactions keep committing the server is up and this one is only
                 // queued behind them (writers are serialised): keep waiting, up to a bound.
                 var waited = 0
                 repeat {
                     try? await Task.sleep(for: .seconds(seconds))
+                    if Task.isCancelled { return }
                     waited += seconds
                 } while !lease.isDecided && health.recentlySucceeded(within: seconds) && waited < Self.queueSecondsMax
                 if lease.expire() {
@@ -191,11 +211,34 @@ extension DeskDatabase {
                 // Idempotency-Key then finds the write if it committed.
                 repeat {
                     try? await Task.sleep(for: .seconds(Self.transactionAnswerSecondsMax))
+                    if Task.isCancelled { return }
                     waited += Self.transactionAnswerSecondsMax
                 } while !answer.isGiven && health.recentlySucceeded(within: Self.transactionAnswerSecondsMax) && waited < Self.queueSecondsMax
                 answer.give(.failure(StoreError(.unavailable, "no answer from PostgreSQL within \(waited) s; the change may or may not have been made: retry with the same Idempotency-Key")))
             }
+            watchdog.hold(timer)
+            if answer.isGiven { timer.cancel() }
         }
+    }
+}
+
+/// A task that another may cancel before or after it is put here.
+final class TaskSlot: Sendable {
+    private let state = Mutex<(task: Task<Void, Never>?, cancelled: Bool)>((nil, false))
+
+    func hold(_ task: Task<Void, Never>) {
+        let cancelled = state.withLock { state in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        state.withLock { state in
+            state.cancelled = true
+            return state.task
+        }?.cancel()
     }
 }
 

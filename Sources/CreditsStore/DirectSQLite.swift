@@ -133,10 +133,22 @@ final class DirectSQLite: @unchecked Sendable {
         let status: Int32 = switch value {
         case .integer(let number): sqlite_nio_sqlite3_bind_int64(statement, index, number)
         case .real(let number): sqlite_nio_sqlite3_bind_double(statement, index, number)
-        case .text(let text): sqlite_nio_sqlite3_bind_text(statement, index, text, -1, Self.transient)
+        case .text(let text): Self.bindText(text, at: index, in: statement)
         case .null: sqlite_nio_sqlite3_bind_null(statement, index)
         }
         guard status == SQLITE_OK else { throw failure("bind \(index)") }
+    }
+
+    /// Binds text with its UTF-8 byte length. NB: a length of -1 would make SQLite stop at the first
+    /// NUL byte, so `victim\0x` would be stored and compared as `victim` (hardening H1, M1).
+    private static func bindText(_ text: String, at index: Int32, in statement: OpaquePointer) -> Int32 {
+        var text = text
+        return text.withUTF8 { bytes in
+            // An empty buffer may have no base address; SQLite takes "" for a zero-length value.
+            guard let base = bytes.baseAddress else { return sqlite_nio_sqlite3_bind_text(statement, index, "", 0, Self.transient) }
+            return sqlite_nio_sqlite3_bind_text(statement, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+                                                Int32(bytes.count), Self.transient)
+        }
     }
 
     /// SQLITE_TRANSIENT: SQLite copies the text before the call returns.
@@ -147,8 +159,15 @@ final class DirectSQLite: @unchecked Sendable {
         case SQLITE_INTEGER: .integer(sqlite_nio_sqlite3_column_int64(statement, index))
         case SQLITE_FLOAT: .real(sqlite_nio_sqlite3_column_double(statement, index))
         case SQLITE_NULL: .null
-        default: .text(sqlite_nio_sqlite3_column_text(statement, index).map { String(cString: $0) } ?? "")
+        default: .text(Self.columnText(statement, index))
         }
+    }
+
+    /// A text column read with its byte length, so a stored NUL byte does not cut the value short.
+    private static func columnText(_ statement: OpaquePointer, _ index: Int32) -> String {
+        guard let text = sqlite_nio_sqlite3_column_text(statement, index) else { return "" }
+        let count = Int(sqlite_nio_sqlite3_column_bytes(statement, index))
+        return String(decoding: UnsafeRawBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     private func failure(_ sql: String) -> DirectSQLiteError {

@@ -17,6 +17,19 @@ struct CreditsCommand: AsyncParsableCommand {
             OrderCommand.self, CallOff.self, EngagementCommand.self, Expire.self, Balance.self, Expiring.self,
             StatementCommand.self, Adjust.self, Ledger.self, Verify.self, Demo.self, Serve.self, TokenCommand.self, UserCommand.self, MigrateData.self,
         ])
+
+    /// Every argument is checked for control characters before it is parsed (hardening H1): a
+    /// NUL byte in a name would otherwise reach the database, and no option of ours takes one.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        for (index, argument) in arguments.enumerated() {
+            if let problem = TextCheck.problem(in: argument, field: "argument \(index + 1)") {
+                printError("error: \(problem)")
+                Foundation.exit(Exit.usage.rawValue)
+            }
+        }
+        await main(arguments)
+    }
 }
 
 /// Exit codes scripts can rely on.
@@ -24,6 +37,8 @@ enum Exit {
     static let verificationFailed = ExitCode(1)
     static let rejected = ExitCode(3)
     static let storeFailed = ExitCode(4)
+    /// The command line was not understood (EX_USAGE), as swift-argument-parser exits too.
+    static let usage = ExitCode(64)
 }
 
 /// Runs a command's work, turning refusals and failures into one line on stderr and an exit code.
@@ -54,7 +69,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            try await options.withStore { store in
+            try await options.withStore(creating: true) { store in
                 Output.emit(["database": store.database.path, "status": "up to date"], options: options) {
                     "\(store.database.path): schema up to date"
                 }

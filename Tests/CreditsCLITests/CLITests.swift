@@ -54,16 +54,48 @@ struct CLI {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        var said = ""
-        while !said.contains("/openapi.yaml"), process.isRunning {
-            said += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let said = await Self.banner(of: out.fileHandleForReading, within: .seconds(120))
+        out.fileHandleForReading.readabilityHandler = nil
+        guard let address = said?.firstMatch(of: /listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1 else {
+            process.terminate()
+            process.waitUntilExit()
+            Issue.record("the server printed no address within the bound: \(said ?? "nothing")")
+            return (0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
         }
-        let address = try #require(said.firstMatch(of: /listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1)
         let (_, response) = try await URLSession.shared.data(from: URL(string: "\(address)\(path)")!)
         process.terminate()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// What the server printed up to its banner's last line, read as it comes, or nil if it
+    /// closed its output or did not get there within `bound`: a server that hangs fails the test
+    /// instead of hanging it (and CI). The bound only ends a stuck run; nothing waits for it.
+    static func banner(of output: FileHandle, within bound: Duration) async -> String? {
+        let chunks = AsyncStream<String> { continuation in
+            output.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty { continuation.finish() } else { continuation.yield(String(decoding: data, as: UTF8.self)) }
+            }
+        }
+        return await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var said = ""
+                for await chunk in chunks {
+                    said += chunk
+                    if said.contains("/openapi.yaml") { return said }
+                }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: bound)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
     }
 
     static func withFolder(_ body: (URL) async throws -> Void) async throws {
@@ -173,6 +205,7 @@ struct CLITests {
         try await CLI.withFolder { folder in
             let cli = CLI(database: folder.appendingPathComponent("desk.sqlite").path)
             let steps: [[String]] = [
+                ["migrate"],
                 ["entity", "add", "--code", "JN-FR", "--name", "Vendor SAS", "--currency", "EUR", "--price", "PSC=150000@2026-01-01"],
                 ["customer", "add", "--code", "bleu", "--name", "Bleu Telecom", "--entity", "JN-FR"],
                 ["offering", "add", "--code", "assess", "--name", "Assessment", "--kind", "assessment", "--credits", "10",
@@ -242,5 +275,32 @@ struct CLITests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(text.contains("USAGE:"))
+    }
+}
+
+@Suite("The command line's edges")
+struct CLIEdgeTests {
+    @Test("H1: an argument with a control character exits 64 and writes nothing", arguments: ["\u{1}", "\u{7F}", "\t", "\n", "\u{1B}[31m"])
+    func h1ControlCharacters(character: String) async throws {
+        try await CLI.withFolder { folder in
+            let cli = CLI(database: folder.appendingPathComponent("desk.sqlite").path)
+            #expect(try cli.run(["migrate"]).status == 0)
+            let refused = try cli.run(["customer", "add", "--code", "zz\(character)x", "--name", "Zed", "--entity", "JN-US"])
+            #expect(refused.status == 64, "\(refused.stderr)")
+            #expect(refused.stderr.contains("invalid-text"))
+            let list = try cli.run(["customer", "list", "--json"])
+            #expect(!list.stdout.contains("zz"))
+        }
+    }
+
+    @Test("a read command on a desk that doesn't exist exits 4 and creates no file")
+    func missingDesk() async throws {
+        try await CLI.withFolder { folder in
+            let path = folder.appendingPathComponent("mistyped.sqlite").path
+            let run = try CLI(database: path).run(["customer", "list"])
+            #expect(run.status == 4)
+            #expect(run.stderr.contains("there is no desk at"))
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
     }
 }

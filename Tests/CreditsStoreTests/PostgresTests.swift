@@ -81,7 +81,7 @@ struct PostgresTests {
             try await source.order(30, po: "PO-1", on: "2026-01-10")
             let engagement = try await source.callOff(10, on: "2026-01-11", plannedEnd: "2026-03-01")
             _ = try await source.store.transition(engagement.id, .cancel, today: StoreHarness.date("2026-01-12"), actor: StoreHarness.ops)
-            _ = try await source.store.statement(of: "acme", quarter: Quarter("2025Q4")!, today: StoreHarness.date("2026-01-12"), actor: StoreHarness.ops)
+            _ = try await source.store.statement(of: "acme", quarter: Quarter("2026Q1")!, today: StoreHarness.date("2026-04-01"))
             let counts = try await DeskCopy.copy(from: sqlite.database, to: postgres.database, pageSize: 2)
             #expect(counts["ledger_entries"] == 3 && counts["customers"] == 2 && counts["statements"] == 1)
             let before = try await source.store.verify()
