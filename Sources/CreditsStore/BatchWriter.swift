@@ -24,6 +24,9 @@ final class BatchWriter: Sendable {
 
     /// A bound on one batch, so one transaction stays short.
     static let batchSizeMax = 64
+    /// Writes that may wait for a batch. Past it a write is refused at once as busy (503 with
+    /// Retry-After): a queue that only grows would hold every caller and its memory.
+    static let pendingMax = 4_096
 
     /// The statements that open a batch's transaction and take the write lock.
     private let begin: [String]
@@ -46,13 +49,18 @@ final class BatchWriter: Sendable {
             let job = Job(ahead: ahead, run: { try await body($0) }, finish: { result in
                 continuation.resume(with: result.map { $0 as! T })
             })
-            let startDraining = state.withLock { state -> Bool in
+            let admission = state.withLock { state -> QueueAdmission in
+                guard state.pending.count < Self.pendingMax else { return .full }
                 state.pending.append(job)
-                guard !state.draining else { return false }
+                guard !state.draining else { return .queued }
                 state.draining = true
-                return true
+                return .drain
             }
-            if startDraining { Task { await self.drain() } }
+            switch admission {
+            case .drain, .now: Task { await self.drain() }
+            case .queued: break
+            case .full: continuation.resume(throwing: StoreError.busy(waiting: Self.pendingMax))
+            }
         }
     }
 

@@ -35,31 +35,46 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// Why not an actor: an actor lets another call in at every `await`, and entering one is a hop to
 /// its executor and back. A free gate here costs one lock, which matters on every read.
 final class AsyncGate: Sendable {
-    private let state = Mutex<(busy: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    /// Callers that may wait at once. Past it a caller is told at once that the desk is busy
+    /// (503 with Retry-After), rather than the queue and its memory growing without end.
+    static let waitersMax = 4_096
 
-    func enter() async {
+    private let state = Mutex<(busy: Bool, waiters: [CheckedContinuation<Void, any Error>])>((false, []))
+    private let waitersMax: Int
+
+    init(waitersMax: Int = AsyncGate.waitersMax) {
+        self.waitersMax = waitersMax
+    }
+
+    /// Waits for the gate. Unbounded only for closing, which must get in whatever is queued.
+    func enter(bounded: Bool = true) async throws {
         let entered = state.withLock { state in
             guard !state.busy else { return false }
             state.busy = true
             return true
         }
         if entered { return }
-        await withCheckedContinuation { continuation in
-            let enterNow = state.withLock { state in
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let admission = state.withLock { state -> QueueAdmission in
                 guard state.busy else {
                     state.busy = true
-                    return true
+                    return .now
                 }
+                guard !bounded || state.waiters.count < waitersMax else { return .full }
                 state.waiters.append(continuation)
-                return false
+                return .queued
             }
-            if enterNow { continuation.resume() }
+            switch admission {
+            case .now, .drain: continuation.resume()
+            case .queued: break
+            case .full: continuation.resume(throwing: StoreError.busy(waiting: waitersMax))
+            }
         }
     }
 
     /// Hands the gate to the longest waiter, or frees it.
     func leave() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
             guard !state.waiters.isEmpty else {
                 state.busy = false
                 return nil
@@ -67,6 +82,16 @@ final class AsyncGate: Sendable {
             return state.waiters.removeFirst()
         }
         next?.resume()
+    }
+}
+
+/// What a bounded queue said to one more caller: go ahead, wait your turn, or come back later.
+enum QueueAdmission { case now, queued, drain, full }
+
+extension StoreError {
+    /// The refusal of a full queue: the client should come back shortly.
+    static func busy(waiting: Int) -> StoreError {
+        StoreError(.unavailable, "the desk is busy: \(waiting) requests are already waiting; retry in a second")
     }
 }
 
@@ -121,10 +146,16 @@ public final class DeskDatabase: Sendable {
 
     /// Opens (creating if needed) the desk at `location` — a SQLite file path, or a
     /// `postgres://` URL — and applies pending migrations.
+    /// Opens the desk at `location` and brings its schema up to date. With `creating` false, a
+    /// SQLite file that doesn't exist is an error rather than a new, empty desk: a mistyped path
+    /// must not answer "no customers" and exit 0.
     public static func open(
         path location: String, postgres settings: PostgresSettings = PostgresSettings(),
-        logger: Logger = Logger(label: "credits.store")
+        creating: Bool = true, logger: Logger = Logger(label: "credits.store")
     ) async throws -> DeskDatabase {
+        if !creating, !isPostgres(location), !FileManager.default.fileExists(atPath: location) {
+            throw StoreError(.cannotOpen, "there is no desk at \(location); check --database, or create one with `credits migrate` or `credits demo`")
+        }
         let database = isPostgres(location)
             ? try await openPostgres(location, settings: settings, logger: logger)
             : try await openSQLite(location, logger: logger)
@@ -150,7 +181,7 @@ public final class DeskDatabase: Sendable {
         let sql = DirectSQLDatabase(connection: connection, logger: logger)
         let gate = AsyncGate()
         let writer = BatchWriter(begin: ["BEGIN IMMEDIATE"]) { body in
-            await gate.enter()
+            try await gate.enter()
             let results = await body(sql)
             gate.leave()
             return results
@@ -178,7 +209,7 @@ public final class DeskDatabase: Sendable {
         switch engine {
         case .sqlite(let connection, let gate, _, let readers):
             await readers.close()
-            await gate.enter()
+            try? await gate.enter(bounded: false)
             connection.close()
             gate.leave()
         case .postgres(_, let runner, _, _, _):
@@ -254,7 +285,7 @@ public final class DeskDatabase: Sendable {
             case .sqlite(_, _, _, let readers) where readers.isOpen:
                 return try await readers.read(begin: readBegin, body)
             case .sqlite(let connection, let gate, _, _):
-                await gate.enter()
+                try await gate.enter()
                 do {
                     let result = try await Self.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: readBegin, body)
                     gate.leave()

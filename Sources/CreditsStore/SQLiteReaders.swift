@@ -36,7 +36,7 @@ final class SQLiteReaders: Sendable {
     func read<T: Sendable>(begin: [String]?, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let all = connections.withLock { $0 }
         let (connection, gate) = all[Int(next.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(all.count))]
-        await gate.enter()
+        try await gate.enter()
         do {
             let result = try await DeskDatabase.inTransaction(DirectSQLDatabase(connection: connection, logger: logger), begin: begin, body)
             gate.leave()
@@ -53,7 +53,7 @@ final class SQLiteReaders: Sendable {
             return connections
         }
         for (connection, gate) in all {
-            await gate.enter()
+            try? await gate.enter(bounded: false)
             connection.close()
             gate.leave()
         }

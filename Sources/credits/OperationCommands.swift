@@ -220,7 +220,7 @@ struct StatementCommand: AsyncParsableCommand {
                 }
                 let document = try await options.withStore { store in
                     let quarter = try Parse.quarter(quarter, fiscalYearStartMonth: try await store.fiscalYearStartMonth())
-                    return try await store.statement(of: Customer.ID(customer), quarter: quarter, today: today, actor: .operator_)
+                    return try await store.statement(of: Customer.ID(customer), quarter: quarter, today: today)
                 }
                 switch format {
                 case "json": print(document.json, terminator: "")
@@ -315,12 +315,12 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         try await guarded {
             let today = try options.today()
-            let summary = try await options.withStore { store in
+            let summary = try await options.withStore(creating: true) { store in
                 var demo = DemoData(store: store, today: today)
                 return try await demo.load()
             }
             Output.emit(summary, options: options) {
-                "demo desk loaded into \(options.databasePath) up to \(today): \(summary.customers) customers, \(summary.orders) orders, \(summary.callOffs) call-offs, \(summary.deliveries) deliveries, \(summary.cancellations) cancellations, \(summary.expiredCredits) credits expired, \(summary.statementsIssued) statements issued (\(summary.refusedByRules) requests refused by the rules along the way)"
+                "demo desk loaded into \(DeskDatabase.redacted(options.databasePath)) up to \(today): \(summary.customers) customers, \(summary.orders) orders, \(summary.callOffs) call-offs, \(summary.deliveries) deliveries, \(summary.cancellations) cancellations, \(summary.expiredCredits) credits expired, \(summary.statementsIssued) statements issued (\(summary.refusedByRules) requests refused by the rules along the way)"
             }
         }
     }

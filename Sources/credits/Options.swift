@@ -41,13 +41,14 @@ struct DeskOptions: ParsableArguments {
         return settings
     }
 
-    func openStore() async throws -> DeskStore {
-        DeskStore(database: try await DeskDatabase.open(path: databasePath, postgres: try postgresSettings()))
+    func openStore(creating: Bool = false) async throws -> DeskStore {
+        DeskStore(database: try await DeskDatabase.open(path: databasePath, postgres: try postgresSettings(), creating: creating))
     }
 
-    /// Opens the desk, runs `body`, and closes the desk whether `body` succeeded or not.
-    func withStore<T>(_ body: (DeskStore) async throws -> T) async throws -> T {
-        let store = try await openStore()
+    /// Opens the desk, runs `body`, and closes the desk whether `body` succeeded or not. Only the
+    /// commands that set a desk up (`migrate`, `demo`, `serve`) pass `creating`.
+    func withStore<T>(creating: Bool = false, _ body: (DeskStore) async throws -> T) async throws -> T {
+        let store = try await openStore(creating: creating)
         do {
             let result = try await body(store)
             await store.database.close()

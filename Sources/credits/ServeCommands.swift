@@ -13,19 +13,29 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = "8080"
     @Option(help: "Least severe log line written: trace, debug, info (a line per request), notice, warning, error or critical.")
     var logLevel = "info"
+    @Option(name: .customLong("public-url"), help: ArgumentHelp(
+        "The address people reach the desk at, e.g. https://credits.example.com behind a TLS proxy; https marks cookies Secure.",
+        valueName: "url"))
+    var publicURL: String?
+    @Flag(name: .customLong("trust-proxy"), help: "Trust X-Forwarded-Proto from the proxy in front (set it only behind one).")
+    var trustProxy = false
 
     func run() async throws {
         try await guarded {
             let port = try Parse.integer(port, field: "--port", range: 0...65_535)
             let pinned = try options.asOf.map { try Parse.date($0, field: "--as-of") }
             let level: Logger.Level = try Parse.enumeration(logLevel, field: "--log-level")
+            if let publicURL, URLComponents(string: publicURL)?.host == nil || !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
+                throw Rejection(.invalidInput, "--public-url must be an http:// or https:// address, got '\(publicURL.prefix(80))'")
+            }
             LoggingSystem.bootstrap { label in
                 var handler = JSONLogHandler(label: label)
                 handler.logLevel = level
                 return handler
             }
-            try await options.withStore { store in
-                let settings = ServerSettings(host: host, port: port, today: { pinned ?? Clock.systemToday() })
+            try await options.withStore(creating: true) { store in
+                let settings = ServerSettings(host: host, port: port, publicURL: publicURL, trustProxy: trustProxy,
+                                              today: { pinned ?? Clock.systemToday() })
                 let path = store.database.path
                 let app = try await buildApplication(store: store, settings: settings, logger: Logger(label: "credits.server")) { bound in
                     // Written straight to the file descriptor so a script waiting for it sees it at once.
@@ -122,7 +132,7 @@ struct MigrateData: AsyncParsableCommand {
     func run() async throws {
         var clean = true
         try await guarded {
-            let source = try await DeskDatabase.open(path: from)
+            let source = try await DeskDatabase.open(path: from, creating: false)
             let target: DeskDatabase
             do { target = try await DeskDatabase.open(path: to) } catch {
                 await source.close()

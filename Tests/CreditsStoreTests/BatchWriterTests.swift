@@ -34,6 +34,8 @@ struct BatchWriterTests {
         }
     }
 
+    static let yieldsMax = 1_000_000
+
     /// How each write that failed ended, and the numbers committed.
     struct Outcome: Equatable, Sendable {
         var failures: [Int: String] = [:]
@@ -51,12 +53,16 @@ struct BatchWriterTests {
         let sql = FaultyDatabase(base: direct, failing: failing, occurrence: occurrence)
         let writer = BatchWriter(begin: ["BEGIN IMMEDIATE"]) { body in await body(sql) }
         let (released, release) = AsyncStream<Void>.makeStream()
+        let (holding, holds) = AsyncStream<Void>.makeStream()
 
         @Sendable func write(_ n: Int) async -> (Int, String?) {
             do {
                 try await writer.submit { sql in
                     try await sql.raw("INSERT INTO probe (n) VALUES (\(bind: n))").run()
-                    if n == 0 { for await _ in released { break } }
+                    if n == 0 {
+                        holds.yield()
+                        for await _ in released { break }
+                    }
                     if n == 2 { throw Refused() }
                 }
                 return (n, nil)
@@ -71,9 +77,16 @@ struct BatchWriterTests {
         var outcome = Outcome()
         await withTaskGroup(of: (Int, String?).self) { group in
             group.addTask { await write(0) }
-            while writer.waiting > 0 || !writer.isWriting { await Task.yield() }
+            for await _ in holding { break }
             for n in 1...3 { group.addTask { await write(n) } }
-            while writer.waiting < 3 { await Task.yield() }
+            // Writes 1 to 3 queue behind write 0 without anything to await, so this yields until
+            // they have; the bound turns a writer that never queues them into a failure, not a hang.
+            var yields = 0
+            while writer.waiting < 3, yields < Self.yieldsMax {
+                await Task.yield()
+                yields += 1
+            }
+            #expect(writer.waiting == 3, "writes 1 to 3 did not queue within \(Self.yieldsMax) yields")
             release.yield()
             for await (n, failure) in group { if let failure { outcome.failures[n] = failure } }
         }

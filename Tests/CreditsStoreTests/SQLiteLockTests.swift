@@ -7,28 +7,35 @@ import Testing
 
 @Suite("SQLite write lock held by another process")
 struct SQLiteLockTests {
-    @Test("a write waits for another connection's write lock, then commits after it")
+    @Test("a write waits for another connection's write lock, then commits after it",
+          .enabled(if: ProcessInfo.processInfo.environment["CREDITS_TEST_DATABASE"] == nil, "SQLite's file lock only"))
     func waitsForTheOtherWriter() async throws {
         try await StoreHarness.withDesk { desk in
-            guard !desk.isPostgres else { return }
             // A second desk on the same file stands for another process (a CLI command, say).
             let other = try await DeskDatabase.open(path: desk.store.database.path)
             let otherCommitted = Flag()
-            let holding = Task {
+            let (holding, holds) = AsyncStream<Void>.makeStream()
+            let (released, release) = AsyncStream<Void>.makeStream()
+            let holder = Task {
                 try await other.write { sql in
                     try await sql.raw("UPDATE settings SET value = value WHERE name = 'fiscal_year_start_month'").run()
-                    try await Task.sleep(for: .milliseconds(300))
+                    holds.yield()
+                    for await _ in released { break }
                     otherCommitted.set()
                 }
             }
-            try await Task.sleep(for: .milliseconds(50))
-            let order = try await desk.store.placeOrder(
-                OrderRequest(customer: "acme", program: "PSC", entity: "JN-DE", purchaseOrder: "PO-WAIT",
-                             blocks: [BlockLine(size: 10, count: 1)]),
-                today: StoreHarness.date("2026-03-15"), actor: StoreHarness.ops)
-            let committedFirst = otherCommitted.isSet
-            #expect(committedFirst, "the order committed after the other writer")
-            try await holding.value
+            // The other connection holds the write lock from here until it is released.
+            for await _ in holding { break }
+            let ordering = Task {
+                try await desk.store.placeOrder(
+                    OrderRequest(customer: "acme", program: "PSC", entity: "JN-DE", purchaseOrder: "PO-WAIT",
+                                 blocks: [BlockLine(size: 10, count: 1)]),
+                    today: StoreHarness.date("2026-03-15"), actor: StoreHarness.ops)
+            }
+            release.yield()
+            let order = try await ordering.value
+            #expect(otherCommitted.isSet, "the order committed after the other writer")
+            try await holder.value
             await other.close()
             #expect(order.credits == 10)
             #expect(try await desk.store.verify().isClean)
