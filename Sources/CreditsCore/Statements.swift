@@ -63,13 +63,41 @@ public enum Statements {
         return .notStarted
     }
 
+    /// Whether a past quarter ended before the customer's history began: before its first lot
+    /// there is nothing to state, so no statement is issued and stored for it (a reader could
+    /// otherwise fill the store with empty statements back to 1900, hardening L3).
+    public static func isBeforeHistory(_ quarter: Quarter, firstPurchaseOn: CalendarDate?) -> Bool {
+        guard let firstPurchaseOn else { return true }
+        return quarter.endsOn < firstPurchaseOn
+    }
+
+    /// Whether a customer's statement of `quarter` can be had as of `today`, and how: issued
+    /// (stored for good) or provisional. Refused for a quarter not started yet, and for a past
+    /// quarter before the customer's first lot.
+    public static func issuing(
+        _ quarter: Quarter, of customer: Customer.ID, today: CalendarDate, firstPurchaseOn: CalendarDate?
+    ) -> Result<Availability, Rejection> {
+        let availability = availability(of: quarter, today: today)
+        switch availability {
+        case .notStarted:
+            return .failure(Rejection(.quarterNotStarted, "quarter \(quarter) starts on \(quarter.startsOn), after today (\(today))"))
+        case .issuable where isBeforeHistory(quarter, firstPurchaseOn: firstPurchaseOn):
+            return .failure(Rejection(.noStatement, "\(customer) has no statement for \(quarter): its first lot is "
+                + (firstPurchaseOn.map { "of \($0)" } ?? "not bought yet")))
+        default:
+            return .success(availability)
+        }
+    }
+
     public static func compute(
         customer: Customer, programs: [Program.ID], quarter: Quarter, lots: [Lot],
         entries: [LedgerEntry], engagements: [Engagement], today: CalendarDate
     ) -> Result<Statement, Rejection> {
-        let availability = availability(of: quarter, today: today)
-        guard availability != .notStarted else {
-            return .failure(Rejection(.quarterNotStarted, "quarter \(quarter) starts on \(quarter.startsOn), after today (\(today))"))
+        let firstPurchaseOn = lots.filter { $0.customer == customer.id }.map(\.purchasedOn).min()
+        let availability: Availability
+        switch issuing(quarter, of: customer.id, today: today, firstPurchaseOn: firstPurchaseOn) {
+        case .success(let value): availability = value
+        case .failure(let rejection): return .failure(rejection)
         }
         let upToClose = entries.filter { $0.customer == customer.id && $0.effectiveOn <= quarter.endsOn }
         let sections = programs.map { program in

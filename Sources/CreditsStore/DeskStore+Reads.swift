@@ -134,24 +134,33 @@ extension DeskStore {
 
     /// The statement of a customer for a quarter. A past quarter's is issued on first request and
     /// stored; every later request returns the stored one unchanged. The quarter in progress is
-    /// computed each time, marked provisional, and not stored.
-    public func statement(of customer: Customer.ID, quarter: Quarter, today: CalendarDate, actor: Actor) async throws -> StatementDocument {
-        if let stored = try await storedStatement(of: customer, quarter: quarter) { return stored }
+    /// computed each time, marked provisional, and not stored. Whoever reads it, a statement is
+    /// issued by the desk (`Actor.desk`): a read-only role never writes under its own name.
+    public func statement(of customer: Customer.ID, quarter: Quarter, today: CalendarDate) async throws -> StatementDocument {
+        try await statement(of: customer, quarter: quarter, today: today, issuer: .desk)
+    }
+
+    func statement(of requested: Customer.ID, quarter: Quarter, today: CalendarDate, issuer: Actor) async throws -> StatementDocument {
+        if let stored = try await storedStatement(of: requested, quarter: quarter) { return stored }
         let recordedAt = self.recordedAt
         return try await database.write { sql in
+            // Everything below uses the stored customer's id, never the requested text (hardening M1).
+            let (customer, lots) = try await Self.customerWithLots(requested, on: sql)
             // Issued within this transaction, so two requests can't both issue it.
-            if let stored = try await Self.storedStatement(of: customer, quarter: quarter, on: sql) { return stored }
-            let issuable = Statements.availability(of: quarter, today: today) == .issuable
+            if let stored = try await Self.storedStatement(of: customer.id, quarter: quarter, on: sql) { return stored }
+            let availability = try Statements.issuing(quarter, of: customer.id, today: today,
+                                                      firstPurchaseOn: lots.map(\.purchasedOn).min()).get()
+            let issuable = availability == .issuable
             if issuable {
                 // Expiries due in the quarter must be on the ledger before it is closed for good.
-                _ = try await Self.expire(asOf: quarter.endsOn, customer: customer, actor: actor, recordedAt: recordedAt, on: sql)
+                _ = try await Self.expire(asOf: quarter.endsOn, customer: customer.id, actor: issuer, recordedAt: recordedAt, on: sql)
             }
-            let statement = try await Self.computeStatement(of: customer, quarter: quarter, today: today, on: sql)
+            let statement = try await Self.computeStatement(of: customer.id, quarter: quarter, today: today, on: sql)
             let json = StatementFormat.json(statement)
             guard issuable else { return StatementDocument(statement: statement, json: json, issuedOn: nil) }
             try await sql.raw("""
                 INSERT INTO statements (customer_id, quarter, issued_on, body)
-                VALUES (\(bind: customer.rawValue), \(bind: quarter.description), \(bind: today.description), \(bind: json))
+                VALUES (\(bind: customer.id.rawValue), \(bind: quarter.description), \(bind: today.description), \(bind: json))
                 """).run()
             return StatementDocument(statement: statement, json: json, issuedOn: today)
         }
@@ -236,8 +245,12 @@ extension DeskStore {
             if try await storedStatement(of: customer.id, quarter: quarter) != nil {
                 already += 1
             } else {
-                _ = try await statement(of: customer.id, quarter: quarter, today: today, actor: actor)
-                issued += 1
+                do {
+                    _ = try await statement(of: customer.id, quarter: quarter, today: today, issuer: actor)
+                    issued += 1
+                } catch let rejection as Rejection where rejection.code == .noStatement {
+                    // A customer whose first lot came after the quarter has nothing to state for it.
+                }
             }
             progress(index + 1, customers.count)
         }

@@ -242,18 +242,18 @@ struct StoreTests {
             try await desk.order(40, po: "PO-1", on: "2026-01-10")
             _ = try await desk.callOff(15, on: "2026-02-01", plannedEnd: "2026-05-01")
             let quarter = Quarter("2026Q1")!
-            let provisional = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-03-31"), actor: StoreHarness.ops)
+            let provisional = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-03-31"))
             #expect(provisional.statement.provisional && provisional.issuedOn == nil)
-            let issued = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-04-02"), actor: StoreHarness.ops)
+            let issued = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-04-02"))
             #expect(!issued.statement.provisional && issued.issuedOn == StoreHarness.date("2026-04-02"))
             #expect(issued.statement.programs.first { $0.program == "PSC" }?.closingBalance == 25)
             // A late, back-dated order in the closed quarter doesn't change the issued statement.
             try await desk.order(10, po: "PO-LATE", on: "2026-03-20")
-            let again = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-07-01"), actor: StoreHarness.ops)
+            let again = try await desk.store.statement(of: "acme", quarter: quarter, today: StoreHarness.date("2026-07-01"))
             #expect(again.json == issued.json)
             #expect(again.issuedOn == StoreHarness.date("2026-04-02"))
             let notYet = await rejectionCode {
-                _ = try await desk.store.statement(of: "acme", quarter: Quarter("2026Q3")!, today: StoreHarness.date("2026-06-30"), actor: StoreHarness.ops)
+                _ = try await desk.store.statement(of: "acme", quarter: Quarter("2026Q3")!, today: StoreHarness.date("2026-06-30"))
             }
             #expect(notYet == .quarterNotStarted)
         }
@@ -263,7 +263,7 @@ struct StoreTests {
     func statementRecordsDueExpiry() async throws {
         try await StoreHarness.withDesk { desk in
             try await desk.order(10, po: "PO-1", on: "2025-02-15")
-            let document = try await desk.store.statement(of: "acme", quarter: Quarter("2026Q1")!, today: StoreHarness.date("2026-04-01"), actor: StoreHarness.ops)
+            let document = try await desk.store.statement(of: "acme", quarter: Quarter("2026Q1")!, today: StoreHarness.date("2026-04-01"))
             let psc = try #require(document.statement.programs.first { $0.program == "PSC" })
             #expect(psc.openingBalance == 10 && psc.expired == 10 && psc.closingBalance == 0)
             #expect(try await desk.store.verify().isClean)
