@@ -46,15 +46,20 @@ enum Rows {
     }
 
     static func lot(_ row: any SQLRow) throws -> Lot {
+        let id = try row.decode(column: "id", as: Int.self)
+        let granted = try row.decode(column: "credits_granted", as: Int.self)
+        let available = try row.decode(column: "credits_available", as: Int.self)
+        let held = try row.decode(column: "credits_held", as: Int.self)
+        if let violation = Lot.invariantViolation(granted: granted, available: available, held: held) {
+            throw StoreError(.corruptRow, "lot \(id) breaks R16: \(violation); run `credits verify`")
+        }
         let lot = Lot(
-            id: Lot.ID(try row.decode(column: "id", as: Int.self)),
+            id: Lot.ID(id),
             customer: Customer.ID(try row.decode(column: "customer_id", as: String.self)),
             program: Program.ID(try row.decode(column: "program_id", as: String.self)),
             source: try enumeration(row, "source", as: Lot.Source.self),
             purchasedOn: try date(row, "purchased_on"), expiresOn: try date(row, "expires_on"),
-            creditsGranted: try row.decode(column: "credits_granted", as: Int.self),
-            creditsAvailable: try row.decode(column: "credits_available", as: Int.self),
-            creditsHeld: try row.decode(column: "credits_held", as: Int.self))
+            creditsGranted: granted, creditsAvailable: available, creditsHeld: held)
         return lot
     }
 
