@@ -14,11 +14,13 @@ struct Portal: Sendable {
     let today: @Sendable () -> CalendarDate
     let templates: MustacheLibrary
     let signIns: SignInThrottle
+    let settings: ServerSettings
 
-    init(store: DeskStore, today: @escaping @Sendable () -> CalendarDate) async throws {
+    init(store: DeskStore, settings: ServerSettings) async throws {
         self.store = store
-        self.today = today
-        self.signIns = SignInThrottle()
+        self.today = settings.today
+        self.settings = settings
+        self.signIns = SignInThrottle(now: settings.now)
         self.templates = try await PortalTemplates.load()
     }
 
@@ -91,10 +93,14 @@ extension Principal {
 }
 
 enum PortalTemplates {
+    /// The content type every template names in its first line (`{{% CONTENT_TYPE: HTML-SCALARS }}`).
+    static let contentType = "HTML-SCALARS"
+
     static func load() async throws -> MustacheLibrary {
         guard let url = Bundle.module.url(forResource: "Templates", withExtension: nil) else {
             preconditionFailure("the portal's templates are missing from the CreditsServer resources")
         }
+        MustacheContentTypes.register(ScalarHTMLEscaping(), named: contentType)
         return try await MustacheLibrary(directory: url.path)
     }
 
@@ -127,7 +133,7 @@ struct VisitorView {
 
 extension Portal {
     /// Every page and form, behind the session middleware; `/v1` and the operations routes stay outside.
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<DeskRequestContext>) {
         router.get("/portal.css") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
                      body: .init(byteBuffer: ByteBuffer(string: PortalTemplates.stylesheet)))
@@ -151,5 +157,26 @@ extension Portal {
             if request.uri.path.hasPrefix("/v1/") { throw HTTPError(.notFound) }
             return Self.notFoundPage(self)
         }
+    }
+}
+
+/// HTML escaping by Unicode scalar. NB: swift-mustache's own escaping looks characters up by
+/// grapheme, and `"` followed by a combining mark is one grapheme that is not `"`, so it went out
+/// unescaped and closed an attribute (hardening L2). Each scalar is looked at on its own here.
+struct ScalarHTMLEscaping: MustacheContentType {
+    func escapeText(_ text: String) -> String {
+        var escaped = String.UnicodeScalarView()
+        escaped.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": escaped.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": escaped.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": escaped.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": escaped.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": escaped.append(contentsOf: "&#39;".unicodeScalars)
+            default: escaped.append(scalar)
+            }
+        }
+        return String(escaped)
     }
 }
