@@ -29,11 +29,15 @@ public struct Principal: Hashable, Sendable, Codable {
         case act(for: Customer.ID)
         /// Adjustments and expiry runs: vendor operations only (R17).
         case operate
+        /// The server's metrics, which show desk-wide credit totals (hardening L7).
+        case readMetrics
     }
 
     public func may(_ action: Action) -> Bool {
         switch (role, action) {
         case (.admin, _): true
+        case (.metrics, .readMetrics): true
+        case (.metrics, _), (_, .readMetrics): false
         case (_, .readCatalog): true
         case (.operations, .administer): false
         case (.operations, _): true

@@ -1,8 +1,10 @@
 import CreditsCore
 import CreditsStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 
@@ -12,11 +14,31 @@ public struct ServerSettings: Sendable {
     public var port: Int
     /// Today's business date; tests and back-dated imports pin it.
     public var today: @Sendable () -> CalendarDate
+    /// The address people reach the desk at (`--public-url`); an `https://` one marks cookies Secure.
+    public var publicURL: String?
+    /// Whether a proxy in front sets `X-Forwarded-Proto` (`--trust-proxy`); trusted only then,
+    /// since any client can send the header.
+    public var trustProxy: Bool
+    /// The monotonic clock of the server's own timers (the sign-in throttle); tests move it.
+    public var now: @Sendable () -> ContinuousClock.Instant
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, today: @escaping @Sendable () -> CalendarDate) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, trustProxy: Bool = false,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+        today: @escaping @Sendable () -> CalendarDate
+    ) {
+        self.now = now
         self.host = host
         self.port = port
+        self.publicURL = publicURL
+        self.trustProxy = trustProxy
         self.today = today
+    }
+
+    /// Whether the visitor reached the desk over HTTPS, so cookies may be marked Secure (hardening L6).
+    func reachedOverHTTPS(_ headers: HTTPFields) -> Bool {
+        if publicURL?.lowercased().hasPrefix("https://") == true { return true }
+        return trustProxy && headers[.init("X-Forwarded-Proto")!]?.lowercased() == "https"
     }
 }
 
@@ -32,9 +54,9 @@ public func buildApplication(
         logger: logger)
 }
 
-public func buildRouter(store: DeskStore, settings: ServerSettings) async throws -> Router<BasicRequestContext> {
+public func buildRouter(store: DeskStore, settings: ServerSettings) async throws -> Router<DeskRequestContext> {
     let metrics = DeskMetrics()
-    let router = Router()
+    let router = Router(context: DeskRequestContext.self)
     router.add(middleware: GuardMiddleware(metrics: metrics))
     let tokens = TokenCache { token in try await store.authenticate(token: token) }
     router.add(middleware: AuthenticationMiddleware { token in try await tokens.principal(for: token) })
@@ -43,14 +65,14 @@ public func buildRouter(store: DeskStore, settings: ServerSettings) async throws
     // Compact JSON with sorted keys: pretty printing made every answer longer and its encoding
     // slower (JSON was 9% of a balance read's CPU), for readers who have `jq`.
     try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]),
-                             middlewares: [EmptyBodyMiddleware()])
-    let portal = try await Portal(store: store, today: settings.today)
+                             middlewares: [ProblemAcceptMiddleware(), EmptyBodyMiddleware()])
+    let portal = try await Portal(store: store, settings: settings)
     portal.addRoutes(to: router)
     return router
 }
 
 /// Liveness, readiness, metrics and the spec: unauthenticated, outside `/v1`.
-func addOperationsRoutes(to router: Router<BasicRequestContext>, store: DeskStore, metrics: DeskMetrics) {
+func addOperationsRoutes(to router: Router<DeskRequestContext>, store: DeskStore, metrics: DeskMetrics) {
     router.get("/health") { _, _ in "ok\n" }
     router.get("/ready") { _, _ -> Response in
         do {
@@ -61,6 +83,11 @@ func addOperationsRoutes(to router: Router<BasicRequestContext>, store: DeskStor
         }
     }
     router.get("/metrics") { _, _ -> Response in
+        // Desk-wide totals are business figures: a `metrics` (or admin) token reads them (L7).
+        guard let principal = Caller.principal else { return AuthenticationMiddleware<DeskRequestContext>.unauthorized() }
+        guard principal.may(.readMetrics) else {
+            return ProblemResponse.make(ProblemBody(.forbidden, status: 403, detail: "metrics are read with a metrics or admin token"))
+        }
         let totals = (try? await store.creditTotals()) ?? [:]
         let text = metrics.render(gauges: [
             ("credits_available", "Credits free to call off, all customers.", totals["available"] ?? 0),
@@ -85,4 +112,29 @@ enum OpenAPIDocument {
         else { preconditionFailure("openapi.yaml is missing from the CreditsServer resources") }
         return text
     }()
+}
+
+/// The request context of every route: Hummingbird's basic one, plus the client's address,
+/// which the sign-in throttle counts by.
+public struct DeskRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+}
+
+extension ServerSettings {
+    /// The client's address: the socket's peer, or behind a trusted proxy the address the proxy
+    /// added last to `X-Forwarded-For` (earlier entries are the client's own words).
+    func clientAddress(_ request: Request, context: DeskRequestContext) -> String {
+        if trustProxy, let forwarded = request.headers[.init("X-Forwarded-For")!],
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        {
+            return String(last.prefix(64))
+        }
+        return context.remoteAddress?.ipAddress ?? "unknown"
+    }
 }

@@ -16,16 +16,20 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     let authenticate: @Sendable (String) async throws -> Principal?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/v1/") else { return try await next(request, context) }
+        guard request.uri.path.hasPrefix("/v1/") || request.uri.path == "/metrics" else { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
             let principal = try await authenticate(String(header.dropFirst("Bearer ".count)))
         else {
-            var response = ProblemResponse.make(
-                ProblemBody(.unauthorized, status: 401, detail: "send Authorization: Bearer <token>; create one with `credits token create`"))
-            response.headers[.wwwAuthenticate] = "Bearer"
-            return response
+            return Self.unauthorized()
         }
         return try await Caller.$principal.withValue(principal) { try await next(request, context) }
+    }
+
+    static func unauthorized() -> Response {
+        var response = ProblemResponse.make(
+            ProblemBody(.unauthorized, status: 401, detail: "send Authorization: Bearer <token>; create one with `credits token create`"))
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
     }
 }
 

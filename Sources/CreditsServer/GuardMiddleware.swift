@@ -21,15 +21,26 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         var response: Response
         do {
             let body = try await request.collectBody(upTo: ErrorMapping.bodySizeMax)
-            do {
-                response = try await next(request, context)
-            } catch {
-                response = ProblemResponse.make(ErrorMapping.problem(for: error, body: body, logger: logger))
+            if let problem = RequestText.problem(path: request.uri.path, query: request.uri.query,
+                                                 json: Self.isForm(request) ? nil : body) {
+                response = ProblemResponse.make(ProblemBody(rejection: problem))
+            } else {
+                do {
+                    response = try await next(request, context)
+                } catch {
+                    response = ProblemResponse.make(ErrorMapping.problem(for: error, body: body, logger: logger))
+                }
             }
         } catch {
-            response = ProblemResponse.make(ErrorMapping.problem(for: error, body: nil, logger: logger))
+            response = ProblemResponse.make(ErrorMapping.unreadableBody(error))
         }
         response.headers[.init("X-Request-Id")!] = requestID
+        // Answers are per caller (balances, statements, downloads): no shared cache keeps them,
+        // and no browser guesses another type than the one sent (hardening L6).
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        // A full queue or a database away: come back shortly (clients and proxies read this).
+        if response.status == .serviceUnavailable, response.headers[.retryAfter] == nil { response.headers[.retryAfter] = "1" }
         let route = context.endpointPath ?? "unmatched"
         let duration = ContinuousClock.now - started
         metrics.record(method: request.method.rawValue, route: route, status: Int(response.status.code), duration: duration)
@@ -43,6 +54,12 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension GuardMiddleware {
+    /// A portal form: its fields are checked by `FormData`, which answers with a message beside
+    /// the form rather than a problem document.
+    static func isForm(_ request: Request) -> Bool {
+        request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true
+    }
+
     /// A 5xx is a failure someone must look at, so its request line is an error and stays in
     /// the log at `--log-level warning`; every other answer's line is info.
     static func logLevel(status: Int) -> Logger.Level {
@@ -67,7 +84,14 @@ enum ErrorMapping {
         case let serverError as ServerError:
             // No decoded input means the request itself could not be read.
             if serverError.operationInput == nil {
-                return unreadable(serverError, body: body)
+                return unreadable(serverError)
+            }
+            // An answer that was made but could not be sent: the client's Accept allows none of
+            // the types this operation answers with (problem documents are always allowed,
+            // `ProblemAcceptMiddleware`).
+            if serverError.operationOutput != nil {
+                return ProblemBody(.notAcceptable, status: 406,
+                                   detail: "this operation can't answer in a type your Accept header allows")
             }
             return problem(for: serverError.underlyingError, body: body, logger: logger)
         case let rejection as Rejection:
@@ -93,43 +117,19 @@ enum ErrorMapping {
         }
     }
 
-    /// A body or parameter that doesn't match the spec. A fractional number where credits are
-    /// expected is named as R11, so JSON clients get the same answer as the command line.
-    static func unreadable(_ error: ServerError, body: ByteBuffer?) -> ProblemBody {
-        if let body, let fraction = fractionalCredits(in: body) {
-            return ProblemBody(rejection: Rejection(.fractionalCredits, "\(fraction.key) must be whole credits, got \(fraction.value)"))
-        }
+    /// A body or parameter that doesn't match the spec.
+    static func unreadable(_ error: ServerError) -> ProblemBody {
         let reason = String(describing: error.underlyingError)
         return ProblemBody(.invalidRequest, status: 400, detail: "the request does not match the API: \(reason.prefix(300))")
     }
 
-    static let creditKeys: Set<String> = ["credits", "size", "count"]
-
-    static func fractionalCredits(in body: ByteBuffer) -> (key: String, value: String)? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body), options: [.fragmentsAllowed]) else {
-            return nil
+    /// The body could not be read to its end: too long, or the client went away or broke the
+    /// framing. Either way it is the client's doing, so a 4xx, not a logged failure (hardening L5).
+    static func unreadableBody(_ error: any Error) -> ProblemBody {
+        if error is NIOTooManyBytesError {
+            return ProblemBody(.payloadTooLarge, status: 413, detail: "request bodies are at most \(bodySizeMax) bytes")
         }
-        return findFraction(object, key: nil, depth: 0)
-    }
-
-    static func findFraction(_ value: Any, key: String?, depth: Int) -> (key: String, value: String)? {
-        guard depth < 8 else { return nil }
-        switch value {
-        case let object as [String: Any]:
-            for (childKey, child) in object {
-                if let found = findFraction(child, key: childKey, depth: depth + 1) { return found }
-            }
-        case let array as [Any]:
-            for child in array.prefix(100) {
-                if let found = findFraction(child, key: key, depth: depth + 1) { return found }
-            }
-        case let number as NSNumber:
-            if let key, creditKeys.contains(key), number.doubleValue.rounded() != number.doubleValue {
-                return (key, number.stringValue)
-            }
-        default: break
-        }
-        return nil
+        return ProblemBody(.invalidRequest, status: 400, detail: "the request body could not be read to its end")
     }
 }
 
@@ -144,5 +144,23 @@ struct EmptyBodyMiddleware: ServerMiddleware {
         // Already bounded by GuardMiddleware, so collecting here can't grow without limit.
         let bytes = try await Data(collecting: body, upTo: ErrorMapping.bodySizeMax)
         return try await next(request, bytes.isEmpty ? nil : HTTPBody(bytes), metadata)
+    }
+}
+
+/// Every error answer is a problem document, whatever the client's Accept says (hardening X4):
+/// many generated clients send `Accept: application/json`, and the generated server would then
+/// refuse to send the `application/problem+json` of a refusal and fail with a 500. Adding the
+/// problem type to the request's Accept changes nothing else: a success answer still has to
+/// match what the client asked for.
+struct ProblemAcceptMiddleware: ServerMiddleware {
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        var request = request
+        if let accept = request.headerFields[.accept] {
+            request.headerFields[.accept] = accept + ", application/problem+json"
+        }
+        return try await next(request, body, metadata)
     }
 }

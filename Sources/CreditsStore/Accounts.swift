@@ -35,7 +35,7 @@ extension DeskStore {
         if role == .customer && customers.count != 1 {
             throw Rejection(.invalidInput, "a customer user belongs to exactly one customer (--customer)")
         }
-        if (role == .admin || role == .operations || role == .finance) && !customers.isEmpty {
+        if (role == .admin || role == .operations || role == .finance || role == .metrics) && !customers.isEmpty {
             throw Rejection(.invalidInput, "a \(role.rawValue) user sees every customer; don't name any")
         }
         return name

@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 
 /// A desk served over a real socket on a free port, with a token per role, on a scratch desk
@@ -15,6 +16,8 @@ struct APIHarness {
     let store: DeskStore
     let client: any TestClientProtocol
     let tokens: [String: String]
+    /// The server's monotonic clock (the sign-in throttle's): it stands still unless a test moves it.
+    let clock: ManualClock
 
     static let today = CalendarDate("2026-03-15")!
     /// Roles as the tests name them: `customer` belongs to acme, `other-customer` to globex,
@@ -39,9 +42,11 @@ struct APIHarness {
             let tokens = try await seed(store)
             var logger = Logger(label: "credits.test")
             logger.logLevel = .warning
-            let app = try await buildApplication(store: store, settings: ServerSettings(port: 0, today: { today }), logger: logger)
+            let clock = ManualClock()
+            let settings = ServerSettings(port: 0, now: { clock.now }, today: { today })
+            let app = try await buildApplication(store: store, settings: settings, logger: logger)
             try await app.test(.live) { client in
-                try await body(APIHarness(store: store, client: client, tokens: tokens))
+                try await body(APIHarness(store: store, client: client, tokens: tokens, clock: clock))
             }
         } catch {
             await scratch.discard()
@@ -130,4 +135,11 @@ struct APIHarness {
          "plannedEndOn":"\(plannedEnd)"}
         """
     }
+}
+
+/// A monotonic clock that moves only when told to.
+final class ManualClock: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+    var now: ContinuousClock.Instant { instant.withLock { $0 } }
+    func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
 }

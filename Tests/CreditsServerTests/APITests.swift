@@ -173,7 +173,7 @@ struct APITests {
                 let made = try await api.call(.post, "/v1/call-offs", json: APIHarness.callOffJSON(credits: 5), key: "metrics-1")
                 #expect(made.status == 201)
             }
-            let metrics = try await api.call(.get, "/metrics", as: nil)
+            let metrics = try await api.call(.get, "/metrics", as: "admin")
             #expect(metrics.body.contains(#"credits_http_requests_total{method="POST",route="/v1/call-offs",status="201"} 2"#), "\(metrics.body.prefix(600))")
             #expect(metrics.body.contains("credits_call_offs_total 1"))
             #expect(metrics.body.contains("credits_held 5"))

@@ -5,12 +5,6 @@ import Testing
 /// The sign-in throttle on a clock the test moves.
 @Suite("Sign-in throttle")
 struct SignInThrottleTests {
-    final class ManualClock: Sendable {
-        private let instant = Mutex(ContinuousClock.now)
-        var now: ContinuousClock.Instant { instant.withLock { $0 } }
-        func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
-    }
-
     static let window = SignInThrottle.window
 
     /// Five attempts for a name at the start, then a sixth after `later`: refused inside the
@@ -21,35 +15,47 @@ struct SignInThrottleTests {
     func sixthAttempt(later: Duration, wait: Duration?) {
         let clock = ManualClock()
         let throttle = SignInThrottle(now: { clock.now })
-        for _ in 1...SignInThrottle.failuresMax { #expect(throttle.admit("anna") == nil) }
+        for _ in 1...SignInThrottle.failuresPerNameMax { #expect(throttle.admit(name: "anna", address: "a") == nil) }
         clock.advance(later)
-        #expect(throttle.admit("anna") == wait)
+        #expect(throttle.admit(name: "anna", address: "a") == wait)
     }
 
-    @Test("at its bound of names a new name is not counted, until the names whose window has passed are dropped")
-    func boundedNames() {
+    @Test("M2: a full table refuses a name or address it has not counted, until the oldest window passes (fails closed)")
+    func m2FullTableFailsClosed() {
         let clock = ManualClock()
         let throttle = SignInThrottle(now: { clock.now })
-        for index in 0..<SignInThrottle.namesMax { #expect(throttle.admit("name-\(index)") == nil) }
-        // Full: a new name's attempts are let in uncounted (each still costs a bcrypt check).
-        for _ in 0...SignInThrottle.failuresMax { #expect(throttle.admit("newcomer") == nil) }
-        // A counted name is still counted.
-        for _ in 1..<SignInThrottle.failuresMax { _ = throttle.admit("name-0") }
-        #expect(throttle.admit("name-0") != nil)
-        // Once the window has passed, the old names are dropped and the new one is counted.
-        clock.advance(Self.window)
-        for _ in 1...SignInThrottle.failuresMax { #expect(throttle.admit("newcomer") == nil) }
-        #expect(throttle.admit("newcomer") == Self.window)
+        // Half the table in names, half in addresses, one attempt each.
+        for index in 0..<(SignInThrottle.keysMax / 2) {
+            #expect(throttle.admit(name: "name-\(index)", address: "10.0.\(index / 256).\(index % 256)") == nil)
+        }
+        clock.advance(.seconds(60))
+        #expect(throttle.admit(name: "newcomer", address: "10.0.0.0") == Self.window - .seconds(60),
+                "a new name is refused with the time until room is made")
+        #expect(throttle.admit(name: "name-0", address: "192.0.2.1") == Self.window - .seconds(60), "so is a new address")
+        #expect(throttle.admit(name: "name-1", address: "10.0.0.1") == nil, "a counted pair is still counted")
+        clock.advance(Self.window - .seconds(60))
+        #expect(throttle.admit(name: "newcomer", address: "10.0.0.0") == nil, "once the window has passed, old keys go")
     }
 
-    @Test("a success clears the name's count; names are counted apart")
+    @Test("M2: one address is held back after its own limit, across any number of names")
+    func m2PerAddress() {
+        let clock = ManualClock()
+        let throttle = SignInThrottle(now: { clock.now })
+        for index in 0..<SignInThrottle.failuresPerAddressMax {
+            #expect(throttle.admit(name: "guess-\(index)", address: "198.51.100.7") == nil)
+        }
+        #expect(throttle.admit(name: "another", address: "198.51.100.7") == Self.window)
+        #expect(throttle.admit(name: "another", address: "198.51.100.8") == nil, "another address is not held back")
+    }
+
+    @Test("a success clears the name's count and gives the address its attempt back; names are counted apart")
     func successAndNames() {
         let clock = ManualClock()
         let throttle = SignInThrottle(now: { clock.now })
-        for _ in 1..<SignInThrottle.failuresMax { #expect(throttle.admit("anna") == nil) }
-        throttle.succeeded("anna")
-        for _ in 1...SignInThrottle.failuresMax { #expect(throttle.admit("anna") == nil) }
-        #expect(throttle.admit("anna") == Self.window)
-        #expect(throttle.admit("bert") == nil, "another name is not held back by anna's")
+        for _ in 1..<SignInThrottle.failuresPerNameMax { #expect(throttle.admit(name: "anna", address: "a") == nil) }
+        throttle.succeeded(name: "anna", address: "a")
+        for _ in 1...SignInThrottle.failuresPerNameMax { #expect(throttle.admit(name: "anna", address: "a") == nil) }
+        #expect(throttle.admit(name: "anna", address: "a") == Self.window)
+        #expect(throttle.admit(name: "bert", address: "a") == nil, "another name is not held back by anna's")
     }
 }

@@ -25,7 +25,7 @@ struct FormRefused: Error {
 
 /// The vendor's forms on a customer's page: orders, call-offs, engagement steps, adjustments.
 extension Portal {
-    func addActionRoutes(to router: RouterGroup<BasicRequestContext>) {
+    func addActionRoutes(to router: RouterGroup<DeskRequestContext>) {
         router.post("/customers/{customer}/orders") { request, context -> Response in
             let id = Customer.ID(try context.parameters.require("customer"))
             return try await self.submit("order", customer: id, request, context) { form in
@@ -80,12 +80,13 @@ extension Portal {
     /// Reads a form, runs it, and answers with a redirect to the customer's page (so a reload
     /// doesn't resend it), or with the page again showing the refusal next to the form.
     func submit(
-        _ done: String, customer: Customer.ID, _ request: Request, _ context: BasicRequestContext, formName: String? = nil,
+        _ done: String, customer: Customer.ID, _ request: Request, _ context: DeskRequestContext, formName: String? = nil,
         _ body: (FormData) async throws -> Int
     ) async throws -> Response {
         let form = try await self.form(request, context: context)
         let problem: ProblemBody
         do {
+            try form.checkText()
             let ref = try await body(form)
             return Self.redirect(to: "/customers/\(FormData.encode(customer.rawValue))?done=\(done)&ref=\(ref)")
         } catch let rejection as Rejection where ProblemBody.status(of: rejection.code) != 404 {

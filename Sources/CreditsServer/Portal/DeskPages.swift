@@ -9,7 +9,7 @@ import Hummingbird
 extension Portal {
     static let listPageSize = 50
 
-    func addDeskRoutes(to router: RouterGroup<BasicRequestContext>) {
+    func addDeskRoutes(to router: RouterGroup<DeskRequestContext>) {
         router.get("/customers") { request, _ -> Response in
             try await self.customersPage(after: request.uri.queryParameters.get("after") ?? "",
                                          notice: Notice(request.uri.queryParameters.get("done"), ref: request.uri.queryParameters.get("ref")))
@@ -75,12 +75,13 @@ extension Portal {
 
     /// An operations run from the customer list; refusals come back on that page.
     func deskRun(
-        _ request: Request, _ context: BasicRequestContext, form name: String,
+        _ request: Request, _ context: DeskRequestContext, form name: String,
         _ run: (FormData, Actor) async throws -> Int
     ) async throws -> Response {
         let form = try await self.form(request, context: context)
         let principal = try authorize(.operate)
         do {
+            try form.checkText()
             let count = try await run(form, principal.actor)
             return Self.redirect(to: "/customers?done=\(name)&ref=\(count)")
         } catch let rejection as Rejection {

@@ -54,7 +54,7 @@ struct PortalMiddleware<Context: RequestContext>: RouterMiddleware {
         let visitor = try await Cookies.value(Cookies.session, in: request).asyncFlatMap { session in
             try await portal.store.principal(session: session).map { Visitor(principal: $0, session: session) }
         }
-        return try await Visitor.$current.withValue(visitor) {
+        var response = try await Visitor.$current.withValue(visitor) {
             do {
                 return try await next(request, context)
             } catch is SignInRequired {
@@ -64,6 +64,11 @@ struct PortalMiddleware<Context: RequestContext>: RouterMiddleware {
                 return portal.errorPage(for: error, logger: context.logger)
             }
         }
+        // Over HTTPS every cookie is Secure, so a browser never sends the session in the clear (L6).
+        if portal.settings.reachedOverHTTPS(request.headers) {
+            response.headers[values: .setCookie] = response.headers[values: .setCookie].map { $0 + "; Secure" }
+        }
+        return response
     }
 }
 
@@ -111,6 +116,8 @@ struct FormData: Sendable {
     static let valueLengthMax = 2_000
 
     let fields: [String: String]
+    /// The path the form was posted to: part of what its idempotency key binds (hardening L8).
+    var path = ""
 
     subscript(name: String) -> String? {
         guard let value = fields[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
@@ -127,7 +134,9 @@ struct FormData: Sendable {
         for pair in body.split(separator: "&").prefix(fieldsMax + 1) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = decode(parts[0]), let value = decode(parts.count == 2 ? parts[1] : "") else { throw BadForm() }
-            guard value.count <= valueLengthMax else { throw BadForm() }
+            // A field name is ours, never typed by a person: one with a control character is a
+            // forged form (hardening L5), refused like a wrong token.
+            guard value.count <= valueLengthMax, TextCheck.problem(in: name, field: "name") == nil else { throw BadForm() }
             fields[name] = value
         }
         guard fields.count <= fieldsMax else { throw BadForm() }
@@ -144,12 +153,27 @@ struct FormData: Sendable {
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
+    /// Fields that are a list of lines; every other field is one line of text.
+    static let multilineFields: Set<String> = ["deliverables"]
+
+    /// Refuses the form, as the rules would, if a field holds a control character (hardening H1):
+    /// the refusal is shown beside the form like any other.
+    func checkText() throws {
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            if let problem = TextCheck.problem(in: value, field: name, allowsLineBreaks: Self.multilineFields.contains(name)) {
+                throw problem
+            }
+        }
+    }
+
     /// What the visitor typed: the fields without the form's own tokens.
     var typed: [String: String] { fields.filter { $0.key != "csrf" && $0.key != "key" } }
 
-    /// The typed fields in a stable order, for the idempotency hash.
+    /// The whole request in a stable order, for the idempotency hash: the path (which names the
+    /// customer or engagement) and the typed fields. A key sent again to another customer's form
+    /// is then a reused key, not the first answer again (hardening L8).
     var requestText: String {
-        typed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        path + "\n" + typed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
     }
 }
 
@@ -157,8 +181,9 @@ extension Portal {
     /// The form of a signed-in visitor, after checking that its token is this session's.
     func form(_ request: Request, context: some RequestContext) async throws -> FormData {
         guard let visitor = Visitor.current else { throw SignInRequired() }
-        let form = try await FormData.read(request, context: context)
+        var form = try await FormData.read(request, context: context)
         guard let token = form.fields["csrf"], Self.constantTimeEqual(token, visitor.csrf) else { throw BadForm() }
+        form.path = request.uri.path
         return form
     }
 
@@ -168,7 +193,7 @@ extension Portal {
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    func addSessionRoutes(to router: RouterGroup<BasicRequestContext>) {
+    func addSessionRoutes(to router: RouterGroup<DeskRequestContext>) {
         router.get("/sign-in") { request, _ -> Response in
             if Visitor.current != nil { return Self.redirect(to: "/") }
             return self.signInPage(next: request.uri.queryParameters.get("next"), name: "", error: nil)
@@ -179,20 +204,29 @@ extension Portal {
                 Self.constantTimeEqual(sent, cookie)
             else { throw BadForm() }
             let name = form["name"] ?? ""
-            if let wait = self.signIns.admit(name) {
-                let minutes = (wait.components.seconds + 59) / 60
+            do {
+                try form.checkText()
+            } catch let rejection as Rejection {
+                // Before the throttle and bcrypt: `victim\0x` is no name at all, not a new one.
+                return self.signInPage(next: form["next"], name: "", error: ProblemBody(rejection: rejection).detail,
+                                       status: .badRequest)
+            }
+            let address = self.settings.clientAddress(request, context: context)
+            if let wait = self.signIns.admit(name: name, address: address) {
+                let seconds = wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0)
+                let minutes = (seconds + 59) / 60
                 var response = self.signInPage(
                     next: form["next"], name: name,
-                    error: "Too many failed sign-ins for this name. Try again in \(minutes) minute\(minutes == 1 ? "" : "s").",
+                    error: "Too many failed sign-ins for this name or from this address. Try again in \(minutes) minute\(minutes == 1 ? "" : "s").",
                     status: .tooManyRequests)
-                response.headers[.retryAfter] = String(wait.components.seconds + 1)
+                response.headers[.retryAfter] = String(seconds)
                 return response
             }
             guard let session = try await self.store.signIn(name: name, password: form.fields["password"] ?? "") else {
                 return self.signInPage(next: form["next"], name: name, error: "That name and password don't match an account.",
                                        status: .unauthorized)
             }
-            self.signIns.succeeded(name)
+            self.signIns.succeeded(name: name, address: address)
             var response = Self.redirect(to: Self.safeNext(form["next"]))
             response.headers[values: .setCookie] = [
                 Cookies.set(Cookies.session, session, maxAge: DeskStore.sessionLifetimeSeconds),
@@ -218,9 +252,14 @@ extension Portal {
         return response
     }
 
-    /// Only a path of this site: never another origin (no open redirect).
+    /// Only an absolute path of this site, never another origin (no open redirect). NB: browsers
+    /// drop tabs and line breaks from a Location, so `/\t/evil.example` would become
+    /// `//evil.example` (hardening L1): any control character, space or backslash is refused.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 500 else { return "/" }
-        return next
+        guard let next, next.utf8.count <= 500, next.hasPrefix("/"), !next.hasPrefix("//") else { return "/" }
+        let plain = next.unicodeScalars.allSatisfy { scalar in
+            scalar.value > 0x20 && scalar.value < 0x7F && scalar != "\\"
+        }
+        return plain ? next : "/"
     }
 }
