@@ -59,3 +59,79 @@ struct SignInThrottleTests {
         #expect(throttle.admit(name: "bert", address: "a") == nil, "another name is not held back by anna's")
     }
 }
+
+/// The bounded, fair queue of password checks (hardening M4), with checks the test holds open.
+@Suite("Password check queue")
+struct PasswordCheckQueueTests {
+    /// A check that runs until the test lets it finish, saying when it has started.
+    final class HeldCheck: Sendable {
+        let started: AsyncStream<Void>
+        private let startedSink: AsyncStream<Void>.Continuation
+        private let released: AsyncStream<Void>
+        private let release: AsyncStream<Void>.Continuation
+
+        init() {
+            (started, startedSink) = AsyncStream.makeStream()
+            (released, release) = AsyncStream.makeStream()
+        }
+
+        func run() async {
+            startedSink.yield()
+            for await _ in released { break }
+        }
+
+        func finish() { release.yield() }
+        func waitStarted() async { for await _ in started { break } }
+    }
+
+    @Test("M4: one address past its share is refused at once; the queue's bound refuses the rest")
+    func m4Bounds() async throws {
+        let queue = PasswordCheckQueue(runningMax: 1, perAddressMax: 2, waitingMax: 1)
+        let first = HeldCheck()
+        let running = Task { try await queue.run(from: "flood") { await first.run() } }
+        await first.waitStarted()
+        let second = Task { try await queue.run(from: "flood") { "second" } }
+        // The flood's second check queues without anything to await: yield (bounded) until it has.
+        for _ in 0..<1_000_000 where queue.waitingCount < 1 { await Task.yield() }
+        #expect(queue.waitingCount == 1)
+        var refusal: PasswordCheckQueue.Refusal?
+        do {
+            _ = try await queue.run(from: "flood") { "third" }
+        } catch let error as PasswordCheckQueue.Refusal {
+            refusal = error
+        }
+        #expect(refusal == .addressBusy)
+        await #expect(throws: PasswordCheckQueue.Refusal.full) { try await queue.run(from: "someone") { "x" } }
+        first.finish()
+        try await running.value
+        #expect(try await second.value == "second")
+    }
+
+    @Test("M4: a freed place goes to the address served least recently, not to the flood's next check")
+    func m4Fairness() async throws {
+        let queue = PasswordCheckQueue(runningMax: 1, perAddressMax: 3, waitingMax: 10)
+        let first = HeldCheck()
+        let order = Recorder()
+        let running = Task { try await queue.run(from: "flood") { await first.run() } }
+        await first.waitStarted()
+        let flood = Task { try await queue.run(from: "flood") { order.append("flood") } }
+        // The flood's waiter must be queued before the real user's, so the order would be wrong
+        // without fairness: yield (bounded) until it is.
+        for _ in 0..<1_000_000 where queue.waitingCount < 1 { await Task.yield() }
+        #expect(queue.waitingCount == 1)
+        let user = Task { try await queue.run(from: "user") { order.append("user") } }
+        for _ in 0..<1_000_000 where queue.waitingCount < 2 { await Task.yield() }
+        #expect(queue.waitingCount == 2)
+        first.finish()
+        try await running.value
+        try await user.value
+        try await flood.value
+        #expect(order.items == ["user", "flood"])
+    }
+
+    final class Recorder: Sendable {
+        private let list = Mutex<[String]>([])
+        func append(_ item: String) { list.withLock { $0.append(item) } }
+        var items: [String] { list.withLock { $0 } }
+    }
+}

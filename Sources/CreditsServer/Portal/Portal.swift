@@ -14,6 +14,7 @@ struct Portal: Sendable {
     let today: @Sendable () -> CalendarDate
     let templates: MustacheLibrary
     let signIns: SignInThrottle
+    let passwordChecks: PasswordCheckQueue
     let settings: ServerSettings
 
     init(store: DeskStore, settings: ServerSettings) async throws {
@@ -21,6 +22,7 @@ struct Portal: Sendable {
         self.today = settings.today
         self.settings = settings
         self.signIns = SignInThrottle(now: settings.now)
+        self.passwordChecks = PasswordCheckQueue(runningMax: max(1, ProcessInfo.processInfo.activeProcessorCount))
         self.templates = try await PortalTemplates.load()
     }
 

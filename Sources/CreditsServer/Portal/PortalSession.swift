@@ -222,7 +222,19 @@ extension Portal {
                 response.headers[.retryAfter] = String(seconds)
                 return response
             }
-            guard let session = try await self.store.signIn(name: name, password: form.fields["password"] ?? "") else {
+            let password = form.fields["password"] ?? ""
+            let checked: String?
+            do {
+                checked = try await self.passwordChecks.run(from: address) { try await self.store.signIn(name: name, password: password) }
+            } catch is PasswordCheckQueue.Refusal {
+                // Refused before any check ran, so it isn't an attempt at this name's password.
+                self.signIns.notChecked(name: name, address: address)
+                var response = self.signInPage(next: form["next"], name: name, error: "Too many sign-ins are being checked right now. Try again in a moment.",
+                                               status: .tooManyRequests)
+                response.headers[.retryAfter] = "1"
+                return response
+            }
+            guard let session = checked else {
                 return self.signInPage(next: form["next"], name: name, error: "That name and password don't match an account.",
                                        status: .unauthorized)
             }

@@ -81,9 +81,21 @@ final class SignInThrottle: Sendable {
     func succeeded(name: String, address: String) {
         attempts.withLock { attempts in
             attempts[.name(name)] = nil
-            if let counted = attempts[.address(address)] {
-                attempts[.address(address)] = counted.count > 1 ? Attempts(count: counted.count - 1, since: counted.since) : nil
-            }
+            Self.takeBack(.address(address), from: &attempts)
         }
+    }
+
+    /// An attempt that checked no password (the check queue refused it): it counts for neither.
+    /// NB: not `succeeded`, which would clear the name and let refused guesses reset its count.
+    func notChecked(name: String, address: String) {
+        attempts.withLock { attempts in
+            Self.takeBack(.name(name), from: &attempts)
+            Self.takeBack(.address(address), from: &attempts)
+        }
+    }
+
+    private static func takeBack(_ key: Key, from attempts: inout [Key: Attempts]) {
+        guard let counted = attempts[key] else { return }
+        attempts[key] = counted.count > 1 ? Attempts(count: counted.count - 1, since: counted.since) : nil
     }
 }
