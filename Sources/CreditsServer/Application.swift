@@ -1,6 +1,9 @@
 import CreditsCore
 import CreditsStore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -21,6 +24,13 @@ public struct ServerSettings: Sendable {
     public var trustProxy: Bool
     /// The monotonic clock of the server's own timers (the sign-in throttle); tests move it.
     public var now: @Sendable () -> ContinuousClock.Instant
+    /// A connection with no request for this long is closed; it also bounds how long a request's
+    /// head may take to arrive (hardening M3).
+    public var idleTimeout: Duration = .seconds(30)
+    /// How long a request's body may take to arrive once its head has.
+    public var bodyTimeout: Duration = .seconds(30)
+    /// Connections open at once; past it the server stops accepting until one closes.
+    public var connectionsMax = ServerSettings.defaultConnectionsMax
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, trustProxy: Bool = false,
@@ -35,6 +45,14 @@ public struct ServerSettings: Sendable {
         self.today = today
     }
 
+    /// 1,024, or half the process's file limit if that is lower, so connections can't use up
+    /// the descriptors the database and the log need.
+    public static var defaultConnectionsMax: Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1_024 }
+        return max(16, min(1_024, Int(clamping: limit.rlim_cur) / 2))
+    }
+
     /// Whether the visitor reached the desk over HTTPS, so cookies may be marked Secure (hardening L6).
     func reachedOverHTTPS(_ headers: HTTPFields) -> Bool {
         if publicURL?.lowercased().hasPrefix("https://") == true { return true }
@@ -47,9 +65,14 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let router = try await buildRouter(store: store, settings: settings)
+    let idleTimeout = TimeAmount.nanoseconds(Int64(settings.idleTimeout.components.seconds) * 1_000_000_000
+        + settings.idleTimeout.components.attoseconds / 1_000_000_000)
     return Application(
         router: router,
-        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "credits"),
+        server: .http1(configuration: .init(idleTimeout: idleTimeout, httpDecoderConfiguration: .init(
+            maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "credits",
+                             availableConnectionsDelegate: .maximum(settings.connectionsMax, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)
 }
@@ -60,6 +83,7 @@ public func buildRouter(store: DeskStore, settings: ServerSettings) async throws
     router.add(middleware: GuardMiddleware(metrics: metrics))
     let tokens = TokenCache { token in try await store.authenticate(token: token) }
     router.add(middleware: AuthenticationMiddleware { token in try await tokens.principal(for: token) })
+    router.add(middleware: RequestBodyMiddleware(bodyTimeout: settings.bodyTimeout))
     addOperationsRoutes(to: router, store: store, metrics: metrics)
     let api = DeskAPI(store: store, today: settings.today, metrics: metrics)
     // Compact JSON with sorted keys: pretty printing made every answer longer and its encoding

@@ -7,32 +7,24 @@ import Logging
 import NIOCore
 import OpenAPIRuntime
 
-/// Every request, whatever happens to it, ends as a response: bodies are bounded, and every error
-/// becomes a problem document (STACK.md trap 2). A 500 is reserved for bugs and is logged.
+/// Every request, whatever happens to it, ends as a response: every error becomes a problem
+/// document (STACK.md trap 2), and every answer is logged and counted. A 500 is reserved for
+/// bugs and is logged as an error.
 struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: DeskMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
-        var request = request
         let requestID = request.headers[.init("X-Request-Id")!].map { String($0.prefix(64)) } ?? Self.newRequestID()
         var logger = context.logger
         logger[metadataKey: "request_id"] = .string(requestID)
         var response: Response
         do {
-            let body = try await request.collectBody(upTo: ErrorMapping.bodySizeMax)
-            if let problem = RequestText.problem(path: request.uri.path, query: request.uri.query,
-                                                 json: Self.isForm(request) ? nil : body) {
-                response = ProblemResponse.make(ProblemBody(rejection: problem))
-            } else {
-                do {
-                    response = try await next(request, context)
-                } catch {
-                    response = ProblemResponse.make(ErrorMapping.problem(for: error, body: body, logger: logger))
-                }
-            }
+            response = try await next(request, context)
+        } catch let unreadable as UnreadableBody {
+            response = ProblemResponse.make(ErrorMapping.unreadableBody(unreadable.cause))
         } catch {
-            response = ProblemResponse.make(ErrorMapping.unreadableBody(error))
+            response = ProblemResponse.make(ErrorMapping.problem(for: error, logger: logger))
         }
         response.headers[.init("X-Request-Id")!] = requestID
         // Answers are per caller (balances, statements, downloads): no shared cache keeps them,
@@ -53,13 +45,62 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-extension GuardMiddleware {
+/// The body of a request, read after authentication (so an anonymous client can't make the
+/// server hold 64 KiB for it): bounded in size and in time, then the request's text and numbers
+/// are checked (`RequestText`) before any route sees them (hardening M3, H1, X5).
+struct RequestBodyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let bodyTimeout: Duration
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var request = request
+        let body = try await Self.collect(request.body, within: bodyTimeout)
+        request.body = .init(buffer: body)
+        let json = Self.isForm(request) ? nil : body
+        if let problem = RequestText.problem(path: request.uri.path, query: request.uri.query, json: json) {
+            return ProblemResponse.make(ProblemBody(rejection: problem))
+        }
+        return try await next(request, context)
+    }
+
+    /// The whole body, or `UnreadableBody` if it is too large, breaks off, or doesn't arrive in time.
+    static func collect(_ body: RequestBody, within timeout: Duration) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await body.collect(upTo: ErrorMapping.bodySizeMax)
+                } catch {
+                    throw UnreadableBody(cause: error)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw UnreadableBody(cause: BodyTimedOut(timeout: timeout))
+            }
+            return buffer
+        }
+    }
+
     /// A portal form: its fields are checked by `FormData`, which answers with a message beside
     /// the form rather than a problem document.
     static func isForm(_ request: Request) -> Bool {
         request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true
     }
+}
 
+/// A body that could not be read to its end; the client's fault, answered with a 4xx.
+struct UnreadableBody: Error {
+    let cause: any Error
+}
+
+struct BodyTimedOut: Error {
+    let timeout: Duration
+}
+
+extension GuardMiddleware {
     /// A 5xx is a failure someone must look at, so its request line is an error and stays in
     /// the log at `--log-level warning`; every other answer's line is info.
     static func logLevel(status: Int) -> Logger.Level {
@@ -79,7 +120,7 @@ extension GuardMiddleware {
 enum ErrorMapping {
     static let bodySizeMax = 64 * 1024
 
-    static func problem(for error: any Error, body: ByteBuffer?, logger: Logger) -> ProblemBody {
+    static func problem(for error: any Error, logger: Logger) -> ProblemBody {
         switch error {
         case let serverError as ServerError:
             // No decoded input means the request itself could not be read.
@@ -93,7 +134,7 @@ enum ErrorMapping {
                 return ProblemBody(.notAcceptable, status: 406,
                                    detail: "this operation can't answer in a type your Accept header allows")
             }
-            return problem(for: serverError.underlyingError, body: body, logger: logger)
+            return problem(for: serverError.underlyingError, logger: logger)
         case let rejection as Rejection:
             return ProblemBody(rejection: rejection)
         case let httpError as HTTPError:
@@ -128,6 +169,9 @@ enum ErrorMapping {
     static func unreadableBody(_ error: any Error) -> ProblemBody {
         if error is NIOTooManyBytesError {
             return ProblemBody(.payloadTooLarge, status: 413, detail: "request bodies are at most \(bodySizeMax) bytes")
+        }
+        if let late = error as? BodyTimedOut {
+            return ProblemBody(.requestTimeout, status: 408, detail: "the request body did not arrive within \(late.timeout.components.seconds) s")
         }
         return ProblemBody(.invalidRequest, status: 400, detail: "the request body could not be read to its end")
     }

@@ -12,6 +12,7 @@ enum HTTPProblem: String {
     case payloadTooLarge = "payload-too-large"
     case methodNotAllowed = "method-not-allowed"
     case notAcceptable = "not-acceptable"
+    case requestTimeout = "request-timeout"
     case unavailable = "database-unavailable"
     case internalError = "internal-error"
 }

@@ -17,14 +17,23 @@ struct Serve: AsyncParsableCommand {
         "The address people reach the desk at, e.g. https://credits.example.com behind a TLS proxy; https marks cookies Secure.",
         valueName: "url"))
     var publicURL: String?
-    @Flag(name: .customLong("trust-proxy"), help: "Trust X-Forwarded-Proto from the proxy in front (set it only behind one).")
+    @Flag(name: .customLong("trust-proxy"), help: "Trust X-Forwarded-Proto and X-Forwarded-For from the proxy in front (set it only behind one).")
     var trustProxy = false
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Seconds a connection may stay open without a request (1–3600).", valueName: "s"))
+    var idleTimeout = "30"
+    @Option(name: .customLong("body-timeout"), help: ArgumentHelp("Seconds a request's body may take to arrive (1–3600).", valueName: "s"))
+    var bodyTimeout = "30"
+    @Option(name: .customLong("connections-max"), help: ArgumentHelp("Connections open at once (default: 1024, or half the open-file limit if lower).", valueName: "n"))
+    var connectionsMax: String?
 
     func run() async throws {
         try await guarded {
             let port = try Parse.integer(port, field: "--port", range: 0...65_535)
             let pinned = try options.asOf.map { try Parse.date($0, field: "--as-of") }
             let level: Logger.Level = try Parse.enumeration(logLevel, field: "--log-level")
+            let idle = try Parse.integer(idleTimeout, field: "--idle-timeout", range: 1...3_600)
+            let body = try Parse.integer(bodyTimeout, field: "--body-timeout", range: 1...3_600)
+            let connections = try connectionsMax.map { try Parse.integer($0, field: "--connections-max", range: 1...100_000) }
             if let publicURL, URLComponents(string: publicURL)?.host == nil || !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
                 throw Rejection(.invalidInput, "--public-url must be an http:// or https:// address, got '\(publicURL.prefix(80))'")
             }
@@ -34,8 +43,11 @@ struct Serve: AsyncParsableCommand {
                 return handler
             }
             try await options.withStore(creating: true) { store in
-                let settings = ServerSettings(host: host, port: port, publicURL: publicURL, trustProxy: trustProxy,
+                var settings = ServerSettings(host: host, port: port, publicURL: publicURL, trustProxy: trustProxy,
                                               today: { pinned ?? Clock.systemToday() })
+                settings.idleTimeout = .seconds(idle)
+                settings.bodyTimeout = .seconds(body)
+                if let connections { settings.connectionsMax = connections }
                 let path = store.database.path
                 let app = try await buildApplication(store: store, settings: settings, logger: Logger(label: "credits.server")) { bound in
                     // Written straight to the file descriptor so a script waiting for it sees it at once.
