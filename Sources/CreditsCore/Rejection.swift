@@ -19,6 +19,8 @@ public enum RejectionCode: String, Sendable, Codable, CaseIterable {
     case unknownOffering = "unknown-offering"
     case unknownLot = "unknown-lot"
     case unknownEngagement = "unknown-engagement"
+    case unknownToken = "unknown-token"
+    case unknownUser = "unknown-user"
     case alreadyExists = "already-exists"
     /// An idempotency key reused with a different request.
     case idempotencyKeyReuse = "idempotency-key-reuse"

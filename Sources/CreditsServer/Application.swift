@@ -85,7 +85,7 @@ public func buildRouter(store: DeskStore, settings: ServerSettings) async throws
     router.add(middleware: AuthenticationMiddleware { token in try await tokens.principal(for: token) })
     router.add(middleware: RequestBodyMiddleware(bodyTimeout: settings.bodyTimeout))
     addOperationsRoutes(to: router, store: store, metrics: metrics)
-    let api = DeskAPI(store: store, today: settings.today, metrics: metrics)
+    let api = DeskAPI(store: store, today: settings.today, metrics: metrics, tokens: tokens)
     // Compact JSON with sorted keys: pretty printing made every answer longer and its encoding
     // slower (JSON was 9% of a balance read's CPU), for readers who have `jq`.
     try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]),

@@ -56,6 +56,12 @@ final class TokenCache: Sendable {
         self.lookup = lookup
     }
 
+    /// Forgets every token, so the next request of each is looked up again: after a revocation,
+    /// so this server refuses the revoked token at once.
+    func forgetAll() {
+        entries.withLock { $0.removeAll() }
+    }
+
     func principal(for token: String) async throws -> Principal? {
         let now = ContinuousClock.now
         if let cached = entries.withLock({ $0[token] }), cached.until > now { return cached.principal }

@@ -16,6 +16,8 @@ struct DeskAPI: APIProtocol {
     let store: DeskStore
     let today: @Sendable () -> CalendarDate
     let metrics: DeskMetrics
+    /// Principals of recent tokens; emptied when a token is revoked here.
+    let tokens: TokenCache
 
     typealias ProblemCase<Output> = (Int, Components.Responses.Problem) -> Output
 

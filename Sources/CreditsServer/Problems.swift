@@ -51,7 +51,7 @@ struct ProblemBody: Codable, Sendable {
     /// read, 422 for requests the rules refuse.
     static func status(of code: RejectionCode) -> Int {
         switch code {
-        case .unknownProgram, .unknownEntity, .unknownCustomer, .unknownOffering, .unknownLot, .unknownEngagement, .noStatement: 404
+        case .unknownProgram, .unknownEntity, .unknownCustomer, .unknownOffering, .unknownLot, .unknownEngagement, .unknownToken, .unknownUser, .noStatement: 404
         case .alreadyExists, .duplicatePurchaseOrder: 409
         case .notPermitted: 403
         case .invalidInput, .invalidText, .invalidDate: 400

@@ -6,27 +6,96 @@ import SQLKit
 /// API tokens: random, shown once, stored only as their SHA-256.
 extension DeskStore {
     public struct IssuedToken: Sendable, Codable {
+        /// The token's public id (the start of its hash): what `token list` shows and `revoke` takes.
+        public let id: String
         public let principal: String
         public let role: Actor.Role
         public let customers: [Customer.ID]
+        public let expiresOn: CalendarDate?
         /// The secret. Only this value grants access; the desk keeps its hash.
         public let token: String
     }
 
-    static let tokenPrefix = "cdk_"
+    /// A token as listed: never its secret.
+    public struct TokenRecord: Sendable, Codable, Equatable {
+        public let id: String
+        public let principal: String
+        public let role: Actor.Role
+        public let createdAt: String
+        public let expiresOn: CalendarDate?
+        public let revokedAt: String?
+    }
 
-    /// Creates the principal if it is new (a known principal keeps its role) and a token for it.
-    public func createToken(principal name: String, role: Actor.Role, customers: [Customer.ID]) async throws -> IssuedToken {
+    static let tokenPrefix = "cdk_"
+    /// Hex digits of a token's hash that name it: 48 bits, so two tokens of one desk never share one.
+    static let tokenIDLength = 12
+
+    /// Creates the principal if it is new (a known principal keeps its role) and a token for it,
+    /// valid until `expiresOn` (not on that day) or for ever.
+    public func createToken(
+        principal name: String, role: Actor.Role, customers: [Customer.ID], expiresOn: CalendarDate? = nil
+    ) async throws -> IssuedToken {
         let name = try Self.checkPrincipal(name, role: role, customers: customers)
+        if let expiresOn, expiresOn <= today {
+            throw Rejection(.invalidDate, "a token's expiry must be after today (\(today)), got \(expiresOn)")
+        }
         let token = Self.tokenPrefix + Self.randomHex(bytes: 24)
+        let hash = Self.tokenHash(token)
         let createdAt = recordedAt
         try await database.write { sql in
             try await Self.ensurePrincipal(name, role: role, customers: customers, createdAt: createdAt, on: sql)
             try await sql.raw("""
-                INSERT INTO api_tokens (token_hash, principal, created_at) VALUES (\(bind: Self.tokenHash(token)), \(bind: name), \(bind: createdAt))
+                INSERT INTO api_tokens (token_hash, principal, created_at, expires_on)
+                VALUES (\(bind: hash), \(bind: name), \(bind: createdAt), \(bind: expiresOn?.description))
                 """).run()
         }
-        return IssuedToken(principal: name, role: role, customers: customers, token: token)
+        return IssuedToken(id: String(hash.prefix(Self.tokenIDLength)), principal: name, role: role, customers: customers,
+                           expiresOn: expiresOn, token: token)
+    }
+
+    /// Every token, newest first, with whether it was revoked.
+    public func tokens() async throws -> [TokenRecord] {
+        try await database.read { sql in
+            try await sql.raw("""
+                SELECT t.token_hash, t.principal, p.role, t.created_at, t.expires_on, t.revoked_at
+                FROM api_tokens t JOIN principals p ON p.name = t.principal ORDER BY t.created_at DESC, t.token_hash
+                """).all().map(Self.tokenRecord)
+        }
+    }
+
+    /// Revokes a token by its id; it is refused from then on (by other servers within
+    /// `TokenCache`'s lifetime). Revoking a revoked token changes nothing.
+    public func revokeToken(id: String) async throws -> TokenRecord {
+        guard id.count == Self.tokenIDLength, id.allSatisfy(\.isHexDigit) else {
+            throw Rejection(.unknownToken, "no token \(id.prefix(40)); token ids are \(Self.tokenIDLength) hex digits (credits token list)")
+        }
+        let revokedAt = recordedAt
+        return try await database.write { sql in
+            let pattern = id.lowercased() + "%"
+            try await sql.raw("""
+                UPDATE api_tokens SET revoked_at = \(bind: revokedAt) WHERE token_hash LIKE \(bind: pattern) AND revoked_at IS NULL
+                """).run()
+            guard let row = try await sql.raw("""
+                SELECT t.token_hash, t.principal, p.role, t.created_at, t.expires_on, t.revoked_at
+                FROM api_tokens t JOIN principals p ON p.name = t.principal WHERE t.token_hash LIKE \(bind: pattern)
+                """).first() else { throw Rejection(.unknownToken, "no token \(id)") }
+            return try Self.tokenRecord(row)
+        }
+    }
+
+    static func tokenRecord(_ row: any SQLRow) throws -> TokenRecord {
+        TokenRecord(
+            id: String(try row.decode(column: "token_hash", as: String.self).prefix(tokenIDLength)),
+            principal: try row.decode(column: "principal", as: String.self),
+            role: try Rows.enumeration(row, "role", as: Actor.Role.self),
+            createdAt: try row.decode(column: "created_at", as: String.self),
+            expiresOn: try row.decode(column: "expires_on", as: String?.self).flatMap(CalendarDate.init),
+            revokedAt: try row.decode(column: "revoked_at", as: String?.self))
+    }
+
+    /// Today in UTC by the store's clock: the date a token's expiry is compared with.
+    var today: CalendarDate {
+        CalendarDate(String(LedgerChain.timestamp(now()).prefix(10)))!
     }
 
     /// The role and customer binding every principal obeys, whether it signs in with a token or a password.
@@ -62,13 +131,15 @@ extension DeskStore {
         }
     }
 
-    /// The principal a bearer token stands for, or nil for an unknown token.
+    /// The principal a bearer token stands for, or nil for an unknown, revoked or expired token.
     public func authenticate(token: String) async throws -> Principal? {
         guard token.hasPrefix(Self.tokenPrefix), token.utf8.count <= 100 else { return nil }
+        let today = self.today.description
         return try await database.read { sql in
             guard let row = try await sql.raw("""
                 SELECT p.name, p.role FROM api_tokens t JOIN principals p ON p.name = t.principal
-                WHERE t.token_hash = \(bind: Self.tokenHash(token))
+                WHERE t.token_hash = \(bind: Self.tokenHash(token)) AND t.revoked_at IS NULL
+                AND (t.expires_on IS NULL OR t.expires_on > \(bind: today))
                 """).first() else { return nil }
             return try await Self.principal(row, on: sql)
         }

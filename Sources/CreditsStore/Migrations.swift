@@ -181,6 +181,13 @@ enum Migrations {
                 created_at TEXT NOT NULL, expires_at BIGINT NOT NULL)
             """,
         ]),
+        // Revocation (hardening L4): a token can expire on a date or be revoked, a portal user can
+        // be disabled. Rows are kept, so who acted under a token stays readable.
+        Migration(version: 5, name: "token expiry and revocation, disabled users", statements: [
+            "ALTER TABLE api_tokens ADD COLUMN expires_on TEXT",
+            "ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT",
+            "ALTER TABLE portal_users ADD COLUMN disabled_at TEXT",
+        ]),
     ]
 
     static var latestVersion: Int { all.last!.version }

@@ -68,25 +68,60 @@ struct Serve: AsyncParsableCommand {
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "API tokens.", subcommands: [Create.self])
+        commandName: "token", abstract: "API tokens: create, list, revoke.", subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an API token for a principal; the token is shown once and stored only as a hash.")
         @OptionGroup var options: DeskOptions
         @Option(help: "Principal name (the actor recorded on its ledger entries).") var name: String
-        @Option(help: "admin, operations, account-manager, customer or finance.") var role: String
+        @Option(help: "admin, operations, account-manager, customer, finance or metrics.") var role: String
         @Option(help: "Customer it is bound to (customer) or assigned (account-manager); repeatable.") var customer: [String] = []
+        @Option(name: .customLong("expires-on"), help: ArgumentHelp("The day it stops working (YYYY-MM-DD); none: until revoked.", valueName: "date"))
+        var expiresOn: String?
 
         func run() async throws {
             try await guarded {
                 let role: Actor.Role = try Parse.enumeration(role, field: "--role")
+                let expiry = try expiresOn.map { try Parse.date($0, field: "--expires-on") }
                 let issued = try await options.withStore {
-                    try await $0.createToken(principal: name, role: role, customers: customer.map(Customer.ID.init))
+                    try await $0.createToken(principal: name, role: role, customers: customer.map(Customer.ID.init), expiresOn: expiry)
                 }
                 Output.emit(issued, options: options) {
-                    "\(issued.token)\n(token for \(issued.principal), role \(issued.role.rawValue); shown once, keep it safe)"
+                    let until = issued.expiresOn.map { ", until \($0)" } ?? ""
+                    return "\(issued.token)\n(token \(issued.id) for \(issued.principal), role \(issued.role.rawValue)\(until); shown once, keep it safe)"
                 }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the tokens, newest first (never their secrets).")
+        @OptionGroup var options: DeskOptions
+
+        func run() async throws {
+            try await guarded {
+                let tokens = try await options.withStore { try await $0.tokens() }
+                Output.emit(tokens, options: options) {
+                    tokens.map { token in
+                        let state = token.revokedAt.map { "revoked \($0)" } ?? token.expiresOn.map { "until \($0)" } ?? "active"
+                        return "\(token.id)  \(token.principal)  \(token.role.rawValue)  created \(token.createdAt)  \(state)"
+                    }.joined(separator: "\n")
+                }
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token by its id: refused at once by this desk's servers, within 30 s by those that cached it.")
+        @OptionGroup var options: DeskOptions
+        @Argument(help: "The token's id, as `credits token list` shows it.") var id: String
+
+        func run() async throws {
+            try await guarded {
+                let token = try await options.withStore { try await $0.revokeToken(id: id) }
+                Output.emit(token, options: options) { "token \(token.id) of \(token.principal) revoked" }
             }
         }
     }
@@ -95,7 +130,64 @@ struct TokenCommand: AsyncParsableCommand {
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Portal users: sign in to the web pages with a name and password.",
-        subcommands: [Create.self])
+        subcommands: [Create.self, List.self, Disable.self, Delete.self, ResetPassword.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the portal users, their roles and open sessions.")
+        @OptionGroup var options: DeskOptions
+
+        func run() async throws {
+            try await guarded {
+                let users = try await options.withStore { try await $0.users() }
+                Output.emit(users, options: options) {
+                    users.map { user in
+                        let customers = user.customers.isEmpty ? "" : " (\(user.customers.map(\.rawValue).joined(separator: ", ")))"
+                        let state = user.disabledAt.map { "disabled \($0)" } ?? "\(user.sessions) open session\(user.sessions == 1 ? "" : "s")"
+                        return "\(user.name)  \(user.role.rawValue)\(customers)  \(state)"
+                    }.joined(separator: "\n")
+                }
+            }
+        }
+    }
+
+    /// One change to a named user, printed as one line.
+    static func change(_ name: String, _ change: DeskStore.UserChange, options: DeskOptions, done: String) async throws {
+        try await guarded {
+            try await options.withStore { try await $0.change(user: name, change) }
+            Output.emit(["user": name, "done": done], options: options) { "user \(name): \(done)" }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a user signing in and end its sessions (a new password enables it again).")
+        @OptionGroup var options: DeskOptions
+        @Argument(help: "The user's name.") var name: String
+
+        func run() async throws { try await UserCommand.change(name, .disable, options: options, done: "disabled, sessions ended") }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a portal user and end its sessions (its ledger entries keep its name).")
+        @OptionGroup var options: DeskOptions
+        @Argument(help: "The user's name.") var name: String
+
+        func run() async throws { try await UserCommand.change(name, .delete, options: options, done: "deleted, sessions ended") }
+    }
+
+    struct ResetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-password", abstract: "Set a new password for a user and end its sessions.")
+        @OptionGroup var options: DeskOptions
+        @Argument(help: "The user's name.") var name: String
+        @Flag(help: "Read the password from the first line of standard input instead of asking for it.")
+        var passwordStdin = false
+
+        func run() async throws {
+            var password = ""
+            try await guarded { password = try Create.readPassword(for: name, fromStandardInput: passwordStdin) }
+            try await UserCommand.change(name, .resetPassword(password), options: options, done: "new password set, sessions ended")
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -110,7 +202,7 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 let role: Actor.Role = try Parse.enumeration(role, field: "--role")
-                let password = try readPassword()
+                let password = try Self.readPassword(for: name, fromStandardInput: passwordStdin)
                 try await options.withStore {
                     try await $0.createUser(name: name, role: role, customers: customer.map(Customer.ID.init), password: password)
                 }
@@ -120,7 +212,7 @@ struct UserCommand: AsyncParsableCommand {
             }
         }
 
-        func readPassword() throws -> String {
+        static func readPassword(for name: String, fromStandardInput passwordStdin: Bool) throws -> String {
             if passwordStdin {
                 guard let line = readLine(strippingNewline: true) else {
                     throw Rejection(.invalidInput, "--password-stdin: standard input is empty")

@@ -262,7 +262,8 @@ struct CLITests {
         [], ["migrate"], ["program", "list"], ["entity", "add"], ["entity", "list"], ["customer", "add"], ["customer", "show"],
         ["offering", "add"], ["order", "place"], ["call-off"], ["engagement", "cancel"], ["expire"], ["balance"],
         ["expiring"], ["statement"], ["statement", "issue"], ["adjust"], ["ledger"], ["verify"], ["demo"], ["serve"],
-        ["token", "create"], ["migrate-data"],
+        ["token", "create"], ["token", "list"], ["token", "revoke"], ["user", "create"], ["user", "list"], ["user", "disable"],
+        ["user", "delete"], ["user", "reset-password"], ["migrate-data"],
     ])
     func help(command: [String]) throws {
         let process = Process()
@@ -301,6 +302,27 @@ struct CLIEdgeTests {
             #expect(run.status == 4)
             #expect(run.stderr.contains("there is no desk at"))
             #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+}
+
+@Suite("Revocation on the command line")
+struct CLIRevocationTests {
+    @Test("L4: token create --expires-on, list and revoke; user disable and reset-password")
+    func l4TokensAndUsers() async throws {
+        try await CLI.withFolder { folder in
+            let cli = CLI(database: folder.appendingPathComponent("desk.sqlite").path)
+            #expect(try cli.run(["migrate"]).status == 0)
+            let created = try cli.run(["token", "create", "--name", "robot", "--role", "metrics", "--expires-on", "2099-01-01"], asOf: nil)
+            #expect(created.status == 0, "\(created.stderr)")
+            let id = try #require(created.stdout.firstMatch(of: /token ([0-9a-f]{12}) for robot/)?.1)
+            let list = try cli.run(["token", "list"], asOf: nil)
+            #expect(list.stdout.contains("\(id)  robot  metrics") && list.stdout.contains("until 2099-01-01"))
+            #expect(!list.stdout.contains(created.stdout.split(separator: "\n")[0]), "the secret is never listed")
+            #expect(try cli.run(["token", "revoke", String(id)], asOf: nil).stdout.contains("revoked"))
+            #expect(try cli.run(["token", "list"], asOf: nil).stdout.contains("revoked"))
+            #expect(try cli.run(["token", "revoke", "ffffffffffff"], asOf: nil).status == 3, "an unknown id is refused")
+            #expect(try cli.run(["user", "disable", "nobody"], asOf: nil).stderr.contains("unknown-user"))
         }
     }
 }

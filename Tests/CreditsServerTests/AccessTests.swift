@@ -50,7 +50,16 @@ struct AccessTests {
         Route(method: .get, path: "/v1/ledger", json: nil, expect: deskReaders),
         Route(method: .get, path: "/v1/ledger?customer=acme", json: nil, expect: acmeReaders),
         Route(method: .get, path: "/v1/verification", json: nil, expect: deskReaders),
+        Route(method: .get, path: "/v1/tokens", json: nil, expect: adminOnly),
+        Route(method: .post, path: "/v1/tokens", json: { #"{"principal":"p-\#($0)","role":"finance"}"# }, expect: adminOnly),
+        Route(method: .post, path: "/v1/tokens/0123456789ab/revoke", json: nil, expect: unknownToAdmin),
+        Route(method: .get, path: "/v1/users", json: nil, expect: adminOnly),
+        Route(method: .post, path: "/v1/users/nobody/disable", json: nil, expect: unknownToAdmin),
+        Route(method: .post, path: "/v1/users/nobody/password", json: { _ in #"{"password":"a long new password"}"# }, expect: unknownToAdmin),
+        Route(method: .delete, path: "/v1/users/nobody", json: nil, expect: unknownToAdmin),
     ]
+    /// An admin route about something that doesn't exist: 404 for the admin, 403 for the rest.
+    static let unknownToAdmin: [Expect] = [.hidden, .forbidden, .forbidden, .forbidden, .forbidden, .forbidden]
 
     @Test("every route for every role: allowed, forbidden, or not there; without a token, 401")
     func matrix() async throws {
