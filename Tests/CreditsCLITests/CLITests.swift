@@ -281,7 +281,11 @@ struct CLITests {
 
 @Suite("The command line's edges")
 struct CLIEdgeTests {
-    @Test("H1: an argument with a control character exits 64 and writes nothing", arguments: ["\u{1}", "\u{7F}", "\t", "\n", "\u{1B}[31m"])
+    /// Every C0 control character and DEL. NB: not NUL, which no process can pass in an argument:
+    /// the operating system ends the argument there.
+    static let controls = (0x01..<0x20).map { String(UnicodeScalar(UInt8($0))) } + ["\u{7F}"]
+
+    @Test("H1: an argument with a control character exits 64 and writes nothing", arguments: controls)
     func h1ControlCharacters(character: String) async throws {
         try await CLI.withFolder { folder in
             let cli = CLI(database: folder.appendingPathComponent("desk.sqlite").path)
@@ -291,6 +295,28 @@ struct CLIEdgeTests {
             #expect(refused.stderr.contains("invalid-text"))
             let list = try cli.run(["customer", "list", "--json"])
             #expect(!list.stdout.contains("zz"))
+        }
+    }
+
+    /// The check is on every argument before parsing, so each command refuses in any option.
+    @Test("H1: every command refuses a control character in its text options with 64", arguments: [
+        ["entity", "add", "--code", "E-1", "--name", "Vendor\u{7}", "--currency", "EUR"],
+        ["offering", "add", "--code", "o", "--name", "O", "--kind", "design", "--credits", "10", "--deliverable", "D\u{1}", "--entity", "E"],
+        ["order", "place", "--customer", "acme", "--entity", "JN-DE", "--po", "PO\u{2}1", "--block", "10x1"],
+        ["call-off", "--customer", "acme", "--po", "PO-1", "--sow", "SOW\u{1B}", "--sow-signed", "2026-03-01", "--offering", "o", "--planned-end", "2026-06-30"],
+        ["adjust", "--customer", "acme", "--lot", "1", "--credits", "-1", "--reason", "oops\u{8}"],
+        ["engagement", "cancel", "1", "--reason", "stop\u{7F}"],
+        ["statement", "acme", "--quarter", "2026Q1\u{9}"],
+        ["token", "create", "--name", "ro\u{3}bot", "--role", "finance"],
+        ["customer", "show", "acme\u{1F}x"],
+    ])
+    func h1EveryCommand(arguments: [String]) async throws {
+        try await CLI.withFolder { folder in
+            let cli = CLI(database: folder.appendingPathComponent("desk.sqlite").path)
+            #expect(try cli.run(["migrate"]).status == 0)
+            let refused = try cli.run(arguments)
+            #expect(refused.status == 64, "\(arguments): \(refused.stderr)")
+            #expect(try cli.run(["verify"]).status == 0)
         }
     }
 
