@@ -42,6 +42,21 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         self.init(year: y, month: m, day: d)
     }
 
+    /// Reads a date a person or client wrote: a malformed one is `invalid-date`; a real calendar
+    /// date outside the desk's years (`yearMin`...`yearMax`) is `date-out-of-range`, since it was
+    /// read fine and is refused by the desk's own bound.
+    public static func reading(_ text: String, field: String) -> Result<CalendarDate, Rejection> {
+        if let date = CalendarDate(text) { return .success(date) }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        if text.utf8.count == 10, parts.count == 3, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
+        {
+            return .failure(Rejection(.dateOutOfRange, "\(field) \(text) is outside the years \(yearMin) to \(yearMax) that the desk keeps"))
+        }
+        return .failure(Rejection(.invalidDate, "\(field) '\(text.prefix(40))' is not a date of the form YYYY-MM-DD"))
+    }
+
     public var description: String {
         func pad(_ value: Int, _ width: Int) -> String {
             let digits = String(value)

@@ -116,6 +116,13 @@ public enum TextCheck {
         return nil
     }
 
+    /// A code people choose (customer, entity, offering), as it arrives where the edge reads it
+    /// itself (a query parameter): nil if it is one, else the refusal.
+    public static func codeProblem(in value: String, field: String) -> Rejection? {
+        if case .failure(let rejection) = Text.code(value, field: field) { return rejection }
+        return nil
+    }
+
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }

@@ -9,6 +9,8 @@ public enum RejectionCode: String, Sendable, Codable, CaseIterable {
     /// Text with a control character, or longer than any field takes (`TextCheck`).
     case invalidText = "invalid-text"
     case invalidDate = "invalid-date"
+    /// A real date outside the years the desk keeps.
+    case dateOutOfRange = "date-out-of-range"
     case invalidCredits = "invalid-credits"
     case fractionalCredits = "fractional-credits"
     case notPermitted = "not-permitted"
@@ -51,6 +53,13 @@ public enum RejectionCode: String, Sendable, Codable, CaseIterable {
     case invalidExpiry = "invalid-expiry"
     // Expiry.
     case expiryAfterToday = "expiry-after-today"
+    // Access.
+    /// A token asked to expire on a day that is not after today.
+    case tokenExpiryPast = "token-expiry-past"
+    /// A token asked to revoke itself.
+    case ownToken = "own-token"
+    /// Customers named for a role that has none, or not exactly one for a customer user.
+    case roleCustomers = "role-customers"
     // Statements.
     case quarterNotStarted = "quarter-not-started"
     /// A past quarter before the customer's first lot: there is no statement to issue.

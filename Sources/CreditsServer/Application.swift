@@ -89,7 +89,7 @@ public func buildRouter(store: DeskStore, settings: ServerSettings) async throws
     // Compact JSON with sorted keys: pretty printing made every answer longer and its encoding
     // slower (JSON was 9% of a balance read's CPU), for readers who have `jq`.
     try api.registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.sortedKeys]),
-                             middlewares: [ProblemAcceptMiddleware(), EmptyBodyMiddleware()])
+                             middlewares: [ProblemAcceptMiddleware(), RawIdempotencyKeyMiddleware(), EmptyBodyMiddleware()])
     let portal = try await Portal(store: store, settings: settings)
     portal.addRoutes(to: router)
     return router
@@ -129,6 +129,29 @@ func addOperationsRoutes(to router: Router<DeskRequestContext>, store: DeskStore
 }
 
 enum OpenAPIDocument {
+    /// Each path template of the spec (`/v1/customers/{customerId}`) with the methods it has.
+    static let routes: [(segments: [Substring], methods: Set<String>)] = {
+        var routes: [(segments: [Substring], methods: Set<String>)] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  /"), line.hasSuffix(":") {
+                routes.append((line.dropFirst(2).dropLast().split(separator: "/"), []))
+            } else if let method = ["get", "post", "put", "patch", "delete"].first(where: { line == "    \($0):" }), !routes.isEmpty {
+                routes[routes.count - 1].methods.insert(method.uppercased())
+            }
+        }
+        return routes
+    }()
+
+    /// The methods the spec gives `path`, or nil if no path of the spec matches it.
+    static func methods(for path: String) -> Set<String>? {
+        let segments = path.split(separator: "/")
+        let matching = routes.filter { route in
+            route.segments.count == segments.count
+                && zip(route.segments, segments).allSatisfy { $0.first == "{" || $0 == $1 }
+        }
+        return matching.isEmpty ? nil : matching.reduce(into: Set<String>()) { $0.formUnion($1.methods) }
+    }
+
     /// The contract, as shipped in the module's resources.
     static let text: String = {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),

@@ -1,4 +1,5 @@
 import CreditsCore
+import CreditsStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,6 +10,8 @@ import Synchronization
 /// for the task that runs the request, read by the API handlers.
 enum Caller {
     @TaskLocal static var principal: Principal?
+    /// The bearer token of the request, as the store names it (`DeskStore.tokenID(of:)`).
+    @TaskLocal static var tokenID: String?
 }
 
 /// `Authorization: Bearer <token>` on every `/v1` route; the operations routes stay open.
@@ -22,7 +25,10 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         else {
             return Self.unauthorized()
         }
-        return try await Caller.$principal.withValue(principal) { try await next(request, context) }
+        let token = String(header.dropFirst("Bearer ".count))
+        return try await Caller.$principal.withValue(principal) {
+            try await Caller.$tokenID.withValue(DeskStore.tokenID(of: token)) { try await next(request, context) }
+        }
     }
 
     static func unauthorized() -> Response {

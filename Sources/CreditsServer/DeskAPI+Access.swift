@@ -28,6 +28,11 @@ extension DeskAPI {
     func revokeToken(_ input: Operations.RevokeToken.Input) async throws -> Operations.RevokeToken.Output {
         try await respond(Operations.RevokeToken.Output.default) {
             try authorize(.administer)
+            // An admin that revokes the token it is using locks itself out mid-task; another
+            // token (or `credits token revoke`) does it deliberately.
+            if Caller.tokenID == input.path.tokenId.lowercased() {
+                throw Rejection(.ownToken, "this request is made with token \(input.path.tokenId); revoke it with another token or `credits token revoke`")
+            }
             let revoked = try await store.revokeToken(id: input.path.tokenId)
             tokens.forgetAll()
             return .ok(.init(body: .json(try Wire.convert(revoked))))

@@ -84,7 +84,8 @@ extension DeskAPI {
             let principal = try principal()
             let limit = try Self.pageSize(input.query.limit)
             let visible = try await store.customers().filter { principal.sees($0.id) }
-            let page = Array(visible.filter { input.query.after == nil || $0.id.rawValue > input.query.after! }.prefix(limit))
+            let after = try Self.code(input.query.after, field: "after")
+            let page = Array(visible.filter { after == nil || $0.id.rawValue > after! }.prefix(limit))
             struct Page: Encodable { let customers: [Customer]; let nextAfter: String? }
             let next = page.count == limit && page.last.map({ last in visible.contains { $0.id > last.id } }) == true ? page.last?.id.rawValue : nil
             return .ok(.init(body: .json(try Wire.convert(Page(customers: page, nextAfter: next)))))

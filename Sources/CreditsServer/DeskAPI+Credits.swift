@@ -181,7 +181,7 @@ extension DeskAPI {
     func listExpiring(_ input: Operations.ListExpiring.Input) async throws -> Operations.ListExpiring.Output {
         try await respond(Operations.ListExpiring.Output.default) {
             let principal = try principal()
-            let customer = input.query.customer.map(Customer.ID.init)
+            let customer = try Self.code(input.query.customer, field: "customer").map(Customer.ID.init)
             if let customer { try authorize(.readCustomer(customer)) }
             let lots = try await store.expiring(within: input.query.within ?? 90, customer: customer, today: today())
             return .ok(.init(body: .json(try Wire.convert(lots.filter { principal.sees($0.customer) }))))
@@ -190,12 +190,12 @@ extension DeskAPI {
 
     func listLedger(_ input: Operations.ListLedger.Input) async throws -> Operations.ListLedger.Output {
         try await respond(Operations.ListLedger.Output.default) {
-            let customer = input.query.customer.map(Customer.ID.init)
+            let customer = try Self.code(input.query.customer, field: "customer").map(Customer.ID.init)
             try authorize(customer.map { .readCustomer($0) } ?? .readDesk)
             let limit = try Self.pageSize(input.query.limit)
             let entries = try await store.ledger(
                 customer: customer, from: try Self.date(input.query.from, field: "from"), to: try Self.date(input.query.to, field: "to"),
-                afterSeq: input.query.after ?? 0, limit: limit)
+                afterSeq: try Self.cursor(input.query.after), limit: limit)
             struct Page: Encodable { let entries: [LedgerEntryBody]; let nextAfter: Int? }
             let page = Page(entries: entries.map(LedgerEntryBody.init), nextAfter: entries.count == limit ? entries.last?.seq : nil)
             return .ok(.init(body: .json(try Wire.convert(page))))

@@ -101,10 +101,25 @@ struct DeskAPI: APIProtocol {
 
     static func date(_ text: String?, field: String) throws -> CalendarDate? {
         guard let text else { return nil }
-        guard let date = CalendarDate(text) else {
-            throw Rejection(.invalidDate, "\(field) '\(text.prefix(40))' is not a date of the form YYYY-MM-DD")
+        return try CalendarDate.reading(text, field: field).get()
+    }
+
+    /// The spec's bound on a sequence-number cursor (2^53 - 1, what any JSON client can hold).
+    static let cursorMax = 9_007_199_254_740_991
+
+    static func cursor(_ after: Int?) throws -> Int {
+        guard let after else { return 0 }
+        guard (0...cursorMax).contains(after) else {
+            throw Rejection(.invalidInput, "after must be from 0 to \(cursorMax), got \(after)")
         }
-        return date
+        return after
+    }
+
+    /// A code in a query parameter: the generated code doesn't check the spec's bounds there.
+    static func code(_ text: String?, field: String) throws -> String? {
+        guard let text else { return nil }
+        if let problem = TextCheck.codeProblem(in: text, field: field) { throw problem }
+        return text
     }
 
     static func requiredDate(_ text: String, field: String) throws -> CalendarDate {

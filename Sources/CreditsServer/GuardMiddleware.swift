@@ -26,6 +26,9 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             response = ProblemResponse.make(ErrorMapping.problem(for: error, logger: logger))
         }
+        if response.status == .notFound, request.uri.path.hasPrefix("/v1/") {
+            response = Self.methodNotAllowed(request) ?? response
+        }
         response.headers[.init("X-Request-Id")!] = requestID
         // Answers are per caller (balances, statements, downloads): no shared cache keeps them,
         // and no browser guesses another type than the one sent (hardening L6).
@@ -56,7 +59,8 @@ struct RequestBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         let body = try await Self.collect(request.body, within: bodyTimeout)
         request.body = .init(buffer: body)
         let json = Self.isForm(request) ? nil : body
-        if let problem = RequestText.problem(path: request.uri.path, query: request.uri.query, json: json) {
+        if let problem = RequestText.problem(path: request.uri.path, query: request.uri.query,
+                                             idempotencyKey: request.headers[.init("Idempotency-Key")!], json: json) {
             return ProblemResponse.make(ProblemBody(rejection: problem))
         }
         return try await next(request, context)
@@ -101,6 +105,18 @@ struct BodyTimedOut: Error {
 }
 
 extension GuardMiddleware {
+    /// A path of the API asked for with a method it doesn't have is 405 with the methods it
+    /// does have, not 404: the router can't tell the two apart, the spec can.
+    static func methodNotAllowed(_ request: Request) -> Response? {
+        guard let allowed = OpenAPIDocument.methods(for: request.uri.path), !allowed.contains(request.method.rawValue) else {
+            return nil
+        }
+        var response = ProblemResponse.make(ProblemBody(.methodNotAllowed, status: 405,
+                                                        detail: "\(request.uri.path.prefix(100)) takes \(allowed.sorted().joined(separator: ", "))"))
+        response.headers[.allow] = allowed.sorted().joined(separator: ", ")
+        return response
+    }
+
     /// A 5xx is a failure someone must look at, so its request line is an error and stays in
     /// the log at `--log-level warning`; every other answer's line is info.
     static func logLevel(status: Int) -> Logger.Level {
@@ -204,6 +220,24 @@ struct ProblemAcceptMiddleware: ServerMiddleware {
         var request = request
         if let accept = request.headerFields[.accept] {
             request.headerFields[.accept] = accept + ", application/problem+json"
+        }
+        return try await next(request, body, metadata)
+    }
+}
+
+/// The Idempotency-Key reaches the handlers exactly as sent. NB: the generated server reads
+/// header values as URI-encoded text, so `%41` arrived as `A` (two keys, one answer) and `%` as
+/// nothing; the key is handed over percent-encoded, which that decoding undoes.
+struct RawIdempotencyKeyMiddleware: ServerMiddleware {
+    static let field = HTTPField.Name("Idempotency-Key")!
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        var request = request
+        if let key = request.headerFields[Self.field] {
+            request.headerFields[Self.field] = key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key
         }
         return try await next(request, body, metadata)
     }

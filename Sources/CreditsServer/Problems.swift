@@ -52,7 +52,7 @@ struct ProblemBody: Codable, Sendable {
     static func status(of code: RejectionCode) -> Int {
         switch code {
         case .unknownProgram, .unknownEntity, .unknownCustomer, .unknownOffering, .unknownLot, .unknownEngagement, .unknownToken, .unknownUser, .noStatement: 404
-        case .alreadyExists, .duplicatePurchaseOrder: 409
+        case .alreadyExists, .duplicatePurchaseOrder, .ownToken: 409
         case .notPermitted: 403
         case .invalidInput, .invalidText, .invalidDate: 400
         default: 422

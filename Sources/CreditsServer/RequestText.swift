@@ -7,9 +7,14 @@ import NIOCore
 /// through its whole-number rule. One check over the whole request, rather than one per field,
 /// so a field added to the API later is covered without being listed anywhere.
 enum RequestText {
+    /// The spec's bound on an Idempotency-Key, which the generated code doesn't check.
+    static let idempotencyKeyLengthMax = 200
+
     /// The first problem of the request, if any.
-    static func problem(path: String, query: String?, json body: ByteBuffer?) -> Rejection? {
-        if let problem = pathProblem(path) ?? query.flatMap(queryProblem) { return problem }
+    static func problem(path: String, query: String?, idempotencyKey: String?, json body: ByteBuffer?) -> Rejection? {
+        if let problem = pathProblem(path) ?? query.flatMap(queryProblem) ?? idempotencyKey.flatMap(keyProblem) {
+            return problem
+        }
         guard let body, body.readableBytes > 0 else { return nil }
         let bytes = Array(body.readableBytesView)
         if let problem = numberProblem(in: bytes) { return problem }
@@ -18,6 +23,16 @@ enum RequestText {
             return nil
         }
         return stringProblem(in: object, field: "body", depth: 0)
+    }
+
+    /// A key is 1 to 200 visible ASCII characters: what every HTTP hop carries unchanged (a
+    /// proxy may trim spaces or re-encode other bytes, and the retry would then miss its key).
+    static func keyProblem(_ key: String) -> Rejection? {
+        let visible = key.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+        guard (1...idempotencyKeyLengthMax).contains(key.utf8.count), visible else {
+            return Rejection(.invalidInput, "an Idempotency-Key is 1 to \(idempotencyKeyLengthMax) visible ASCII characters")
+        }
+        return nil
     }
 
     static func pathProblem(_ path: String) -> Rejection? {
@@ -81,6 +96,10 @@ enum RequestText {
                 let end = stringEnd(bytes, from: index + 1)
                 lastString = String(decoding: bytes[(index + 1)..<min(end, bytes.count)], as: UTF8.self)
                 index = end + 1
+            } else if byte == UInt8(ascii: "n"), bytes[index...].starts(with: "null".utf8) {
+                // No field of the API takes null: an absent value is left out (the decoder would
+                // read null as absent, and a client's null would silently mean "not given").
+                return Rejection(.invalidInput, "\(key.prefix(60)) is null; leave a field out instead of sending null")
             } else if byte == UInt8(ascii: ":") {
                 key = lastString
                 index += 1

@@ -37,7 +37,7 @@ extension DeskStore {
     ) async throws -> IssuedToken {
         let name = try Self.checkPrincipal(name, role: role, customers: customers)
         if let expiresOn, expiresOn <= today {
-            throw Rejection(.invalidDate, "a token's expiry must be after today (\(today)), got \(expiresOn)")
+            throw Rejection(.tokenExpiryPast, "a token's expiry must be after today (\(today)), got \(expiresOn)")
         }
         let token = Self.tokenPrefix + Self.randomHex(bytes: 24)
         let hash = Self.tokenHash(token)
@@ -83,6 +83,11 @@ extension DeskStore {
         }
     }
 
+    /// The public id of a token's secret.
+    public static func tokenID(of token: String) -> String {
+        String(tokenHash(token).prefix(tokenIDLength))
+    }
+
     static func tokenRecord(_ row: any SQLRow) throws -> TokenRecord {
         TokenRecord(
             id: String(try row.decode(column: "token_hash", as: String.self).prefix(tokenIDLength)),
@@ -102,10 +107,10 @@ extension DeskStore {
     static func checkPrincipal(_ name: String, role: Actor.Role, customers: [Customer.ID]) throws -> String {
         let name = try checkPrincipalName(name)
         if role == .customer && customers.count != 1 {
-            throw Rejection(.invalidInput, "a customer user belongs to exactly one customer (--customer)")
+            throw Rejection(.roleCustomers, "a customer user belongs to exactly one customer (--customer)")
         }
         if (role == .admin || role == .operations || role == .finance || role == .metrics) && !customers.isEmpty {
-            throw Rejection(.invalidInput, "a \(role.rawValue) user sees every customer; don't name any")
+            throw Rejection(.roleCustomers, "a \(role.rawValue) user sees every customer; don't name any")
         }
         return name
     }

@@ -70,6 +70,17 @@ struct HardeningTests {
         }
     }
 
+    @Test("an Idempotency-Key reaches the store as sent: `%41` and `A` are two keys; a key outside visible ASCII is 400")
+    func idempotencyKeyAsSent() async throws {
+        try await APIHarness.run { api in
+            let first = try await api.call(.post, "/v1/call-offs", as: "operations", json: APIHarness.callOffJSON(credits: 5), key: "%41")
+            let second = try await api.call(.post, "/v1/call-offs", as: "operations", json: APIHarness.callOffJSON(credits: 6), key: "A")
+            #expect(first.status == 201 && second.status == 201, "\(second.body)")
+            let spaced = try await api.call(.post, "/v1/call-offs", as: "operations", json: APIHarness.callOffJSON(credits: 5), key: "a b")
+            #expect(spaced.status == 400)
+        }
+    }
+
     @Test("X4: a success the client can't accept is 406, not 500")
     func x4NotAcceptable() async throws {
         try await APIHarness.run { api in
