@@ -17,7 +17,7 @@ enum RequestText {
         }
         guard let body, body.readableBytes > 0 else { return nil }
         let bytes = Array(body.readableBytesView)
-        if let problem = numberProblem(in: bytes) { return problem }
+        if let problem = literalProblem(in: bytes) { return problem }
         // A body that isn't JSON is left to the generated decoder, which answers 400.
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else {
             return nil
@@ -82,11 +82,11 @@ enum RequestText {
         return nil
     }
 
-    /// Every number in this API counts something whole (credits, blocks, ids, minor units), so a
-    /// number must be written as one: `6.0` and `1e0` are refused by the core's R11 rule rather
+    /// The literals of a JSON body: no `null`, and every number whole. Every number in this API
+    /// counts something whole (credits, blocks, ids, minor units), so a number must be written as one: `6.0` and `1e0` are refused by the core's R11 rule rather
     /// than read as 6 and 1 by the decoder. The scan reads the number tokens as written, which a
     /// JSON decoder no longer shows.
-    static func numberProblem(in bytes: [UInt8]) -> Rejection? {
+    static func literalProblem(in bytes: [UInt8]) -> Rejection? {
         var index = 0
         var lastString = ""
         var key = "a number"

@@ -47,11 +47,11 @@ extension DeskStore {
         return try await database.read { sql in
             var users: [UserRecord] = []
             for row in try await sql.raw("""
-                SELECT u.principal, p.role, u.created_at, u.disabled_at,
+                SELECT u.principal AS name, p.role, u.created_at, u.disabled_at,
                     (SELECT COUNT(*) FROM portal_sessions s WHERE s.principal = u.principal AND s.expires_at > \(bind: now)) AS sessions
                 FROM portal_users u JOIN principals p ON p.name = u.principal ORDER BY u.principal
                 """).all() {
-                let principal = try await Self.principal(Self.renamed(row), on: sql)
+                let principal = try await Self.principal(row, on: sql)
                 users.append(UserRecord(
                     name: principal.actor.name, role: principal.role, customers: principal.customers.sorted(),
                     createdAt: try row.decode(column: "created_at", as: String.self),
@@ -60,13 +60,6 @@ extension DeskStore {
             }
             return users
         }
-    }
-
-    /// A `portal_users` row seen as a `principals` row (`name`, `role`), for `principal(_:on:)`.
-    static func renamed(_ row: any SQLRow) throws -> any SQLRow {
-        DirectSQLiteRow(columns: ["name", "role"], values: [
-            .text(try row.decode(column: "principal", as: String.self)), .text(try row.decode(column: "role", as: String.self)),
-        ])
     }
 
     /// What an admin does to a portal user. Each ends the user's sessions at once, on every server
